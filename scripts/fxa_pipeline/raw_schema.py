@@ -1,0 +1,136 @@
+"""The raw tables of CONTRACT.md section 2: the one definition the loader and its tests share.
+
+The dbt sources (`models/staging/_fxa__sources.yml`) declare the same columns; a pytest test
+checks that the two agree, so neither can drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Dialect = Literal["duckdb", "postgres", "redshift"]
+
+RAW_SCHEMA = "raw"
+
+# Longest value a string column holds. Redshift's VARCHAR is sized in bytes and a COPY of a
+# longer value fails, so the loader rejects a line whose value would not fit (reason
+# "field too long") instead of losing a whole file. DuckDB and Postgres use the same limits so
+# that every target stores the same rows.
+SHORT_TEXT = 256
+LONG_TEXT = 2048
+RAW_LINE_TEXT = 65535  # Redshift's VARCHAR maximum; longer rejected lines are truncated.
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Literal["timestamp", "bigint", "text", "boolean"]
+    length: int = 0  # for text columns
+
+    def sql_type(self, dialect: Dialect) -> str:
+        if self.kind == "text":
+            if dialect == "redshift":
+                return f"varchar({self.length})"
+            return "varchar" if dialect == "duckdb" else "text"
+        return self.kind
+
+
+def _text(name: str, length: int = SHORT_TEXT) -> Column:
+    return Column(name, "text", length)
+
+
+LINEAGE_COLUMNS = (
+    _text("source_file", LONG_TEXT),
+    Column("source_line", "bigint"),
+    Column("loaded_at", "timestamp"),
+)
+
+FLOW_EVENT_COLUMNS = (
+    Column("timestamp", "timestamp"),
+    _text("type", LONG_TEXT),
+    _text("flow_id", 64),
+    Column("flow_time", "bigint"),
+    _text("ua_browser"),
+    _text("ua_version"),
+    _text("ua_os"),
+    _text("context"),
+    _text("entrypoint"),
+    _text("migration"),
+    _text("service"),
+    _text("utm_campaign", 100),
+    _text("utm_content", 100),
+    _text("utm_medium", 100),
+    _text("utm_source", 100),
+    _text("utm_term", 100),
+    _text("locale"),
+    _text("uid", 64),
+    *LINEAGE_COLUMNS,
+)
+
+ACTIVITY_EVENT_COLUMNS = (
+    Column("timestamp", "timestamp"),
+    _text("type", LONG_TEXT),
+    _text("uid", 64),
+    _text("device_id", 32),
+    _text("service"),
+    _text("ua_browser"),
+    _text("ua_version"),
+    _text("ua_os"),
+    *LINEAGE_COLUMNS,
+)
+
+REJECTED_LINE_COLUMNS = (
+    _text("source_file", LONG_TEXT),
+    Column("line_number", "bigint"),
+    _text("reason", LONG_TEXT),
+    _text("raw_line", RAW_LINE_TEXT),
+    Column("loaded_at", "timestamp"),
+)
+
+LOAD_LEDGER_COLUMNS = (
+    _text("file_name", LONG_TEXT),
+    _text("file_sha256", 64),
+    Column("lines", "bigint"),
+    Column("loaded", "bigint"),
+    Column("rejected", "bigint"),
+    Column("ignored", "bigint"),
+    Column("loaded_at", "timestamp"),
+)
+
+RAW_TABLES: dict[str, tuple[Column, ...]] = {
+    "flow_events": FLOW_EVENT_COLUMNS,
+    "activity_events": ACTIVITY_EVENT_COLUMNS,
+    "rejected_lines": REJECTED_LINE_COLUMNS,
+    "load_ledger": LOAD_LEDGER_COLUMNS,
+}
+
+# Redshift physical design of the raw tables: co-locate a flow's / a user's events with the
+# marts built from them, and sort by load time, the incremental models' predicate.
+REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
+    "flow_events": "distkey(flow_id) compound sortkey(loaded_at, timestamp)",
+    "activity_events": "distkey(uid) compound sortkey(loaded_at, timestamp)",
+    "rejected_lines": "diststyle even sortkey(loaded_at)",
+    "load_ledger": "diststyle all sortkey(loaded_at)",
+}
+
+
+def quote(name: str) -> str:
+    """Quote an identifier; `timestamp` and `type` are keywords in some dialects."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def create_table_sql(table: str, dialect: Dialect) -> str:
+    columns = ",\n    ".join(f"{quote(c.name)} {c.sql_type(dialect)}" for c in RAW_TABLES[table])
+    attributes = ""
+    if dialect == "redshift":
+        attributes = "\n" + REDSHIFT_TABLE_ATTRIBUTES[table]
+    return (
+        f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n){attributes}"
+    )
+
+
+def create_all_sql(dialect: Dialect) -> list[str]:
+    return [f"create schema if not exists {RAW_SCHEMA}"] + [
+        create_table_sql(table, dialect) for table in RAW_TABLES
+    ]
