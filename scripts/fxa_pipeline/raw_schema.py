@@ -111,8 +111,8 @@ RAW_TABLES: dict[str, tuple[Column, ...]] = {
 # Redshift physical design of the raw tables: co-locate a flow's / a user's events with the
 # marts built from them, and sort by load time, the incremental models' predicate.
 REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
-    "flow_events": "distkey(flow_id) compound sortkey(loaded_at, \"timestamp\")",
-    "activity_events": "distkey(uid) compound sortkey(loaded_at, \"timestamp\")",
+    "flow_events": 'distkey(flow_id) compound sortkey(loaded_at, "timestamp")',
+    "activity_events": 'distkey(uid) compound sortkey(loaded_at, "timestamp")',
     "rejected_lines": "diststyle even sortkey(loaded_at)",
     "load_ledger": "diststyle all sortkey(loaded_at)",
 }
@@ -128,9 +128,7 @@ def create_table_sql(table: str, dialect: Dialect) -> str:
     attributes = ""
     if dialect == "redshift":
         attributes = "\n" + REDSHIFT_TABLE_ATTRIBUTES[table]
-    return (
-        f"create table if not exists {quote(RAW_SCHEMA)}.{table} (\n    {columns}\n){attributes}"
-    )
+    return f"create table if not exists {quote(RAW_SCHEMA)}.{table} (\n    {columns}\n){attributes}"
 
 
 def create_all_sql(dialect: Dialect) -> list[str]:
