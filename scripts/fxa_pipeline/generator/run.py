@@ -1,0 +1,344 @@
+"""The generation loop: flows and sessions in begin-time order, events written in time order.
+
+Flow and session start times come as two sorted streams (timeline.py), merged. Each start is
+simulated whole (flows.py) and its events go into a heap keyed by (time, sequence). Before a
+start at time T is simulated, every pending event earlier than T is written: no later start
+can produce an earlier event, so files come out in time order and the heap only ever holds
+the events of flows still open (at most ~100 minutes of traffic). Memory does not grow with
+the number of days or flows beyond that window.
+
+Events are routed by the UTC day of their time: to the legacy CSV exports for the
+`legacy_days` days before `start_date`, else to that day's JSON log files. Generation starts
+two hours before the first day (events before it are dropped, so the first day has flows
+without `flow.begin`, as real logs do) and stops at the end of the last day (later events are
+dropped: the logs end there).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import heapq
+import hmac
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fxa_pipeline.generator import catalogue as cat
+from fxa_pipeline.generator import render
+from fxa_pipeline.generator.events import (
+    ACTIVITY,
+    AUTH_REQUEST,
+    CONTENT_FLOW,
+    CONTENT_REQUEST,
+    Event,
+)
+from fxa_pipeline.generator.flows import simulate_flow, simulate_session
+from fxa_pipeline.generator.population import Population
+from fxa_pipeline.generator.sink import CountingWriter
+from fxa_pipeline.generator.timeline import DAY_MS, sorted_starts, traffic_share
+
+WARMUP_FRACTION = 22 / 24  # generation starts at 22:00 the day before the first day
+MALFORMED_RATE = 0.0005
+DUPLICATE_RATE = 0.001
+BLANK_RATE = 0.00005
+TEXT_MODE_EVERY = 3  # every third day (day index 2, 5, ...) one auth host logs in text mode
+SESSIONS_PER_FLOW = 1.0
+
+
+@dataclass(frozen=True)
+class Options:
+    out: Path
+    days: int = 7
+    start_date: dt.date = dt.date(2017, 3, 1)
+    flows_per_day: int = 2000
+    users: int = 4000
+    seed: int = 42
+    compress: bool = False
+    legacy_days: int = 1
+    noise: bool = True
+    hmac_key: str | None = None
+
+
+@dataclass
+class Stats:
+    flows: int = 0
+    sessions: int = 0
+    events_dropped_outside_range: int = 0
+    lines: int = 0
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _day_number(d: dt.date) -> int:
+    return (d - dt.date(1970, 1, 1)).days
+
+
+def _starts(rng: random.Random, per_day: int, first_day: int, days: int) -> Iterator[int]:
+    warmup = round(per_day * traffic_share(WARMUP_FRACTION, 1.0))
+    yield from sorted_starts(rng, warmup, (first_day - 1) * DAY_MS, WARMUP_FRACTION, 1.0)
+    for day in range(first_day, first_day + days):
+        yield from sorted_starts(rng, per_day, day * DAY_MS)
+
+
+class _Noise:
+    """Decides, line by line, which valid event lines get a damaged twin, a duplicate or a
+    blank line after them. Every file gets each kind that can apply to its events at least
+    once (a quota, served once the file has `QUOTA_AFTER_LINES` lines, so that a file never
+    starts with a damaged line), then more at random."""
+
+    QUOTA_AFTER_LINES = 20
+
+    def __init__(self, rng: random.Random, enabled: bool, kinds: tuple[str, ...]) -> None:
+        self.rng = rng
+        self.enabled = enabled
+        self.kinds = kinds
+        self.pending: dict[str, list[str]] = {}
+
+    def decide(
+        self, w: CountingWriter, corrupt: Callable[[str], str | None]
+    ) -> tuple[str | None, str | None, bool, bool]:
+        """(malformed kind, malformed line, duplicate?, blank line?) for the next event line."""
+        if not self.enabled:
+            return None, None, False, False
+        rng = self.rng
+        pending = self.pending.setdefault(w.relative, [*self.kinds, "duplicate", "blank"])
+        kind: str | None = None
+        bad: str | None = None
+        if rng.random() < MALFORMED_RATE:
+            kind = self.kinds[rng.randrange(len(self.kinds))]
+            bad = corrupt(kind)
+        dup = rng.random() < DUPLICATE_RATE
+        blank = rng.random() < BLANK_RATE
+        if pending and w.counts["lines"] >= self.QUOTA_AFTER_LINES:
+            if "duplicate" in pending:
+                dup = True
+                pending.remove("duplicate")
+            elif "blank" in pending:
+                blank = True
+                pending.remove("blank")
+            if bad is None:
+                for want in pending:
+                    bad = corrupt(want)
+                    if bad is not None:
+                        kind = want
+                        break
+            if bad is not None and kind in pending:
+                pending.remove(kind)
+        return (kind, bad, dup, blank) if bad is not None else (None, None, dup, blank)
+
+
+class Emitter:
+    """Writes events to the file of their day and server, with noise and counts."""
+
+    def __init__(self, opts: Options, rng: random.Random, stats: Stats) -> None:
+        self.opts = opts
+        self.rng = rng
+        self.stats = stats
+        self.first_day = _day_number(opts.start_date)
+        self.legacy_first = self.first_day - opts.legacy_days
+        self.end_day = self.first_day + opts.days
+        self.ext = ".gz" if opts.compress else ""
+        self.current_day = -1
+        self.writers: dict[str, CountingWriter] = {}
+        self.json_noise = _Noise(rng, opts.noise, render.JSON_MALFORMED_KINDS)
+        self.csv_noise = _Noise(rng, opts.noise, render.CSV_MALFORMED_KINDS)
+        key = (opts.hmac_key or "").encode()
+        self._hmac = lru_cache(maxsize=100_000)(
+            lambda uid: hmac.new(key, uid.encode(), hashlib.sha256).hexdigest()
+        )
+        self._csv_rows: dict[str, Any] = {}
+
+    # -- files -------------------------------------------------------------------------
+    def _writer(self, relative: str) -> CountingWriter:
+        w = self.writers.get(relative)
+        if w is None:
+            w = CountingWriter(self.opts.out / relative, relative, self.opts.compress)
+            self.writers[relative] = w
+        return w
+
+    def _enter_day(self, day: int) -> None:
+        if day != self.current_day:
+            self.close_all()
+            self.current_day = day
+
+    def close_all(self) -> None:
+        for relative in sorted(self.writers):
+            self.stats.files[relative] = self.writers[relative].close()
+        self.writers.clear()
+        self._csv_rows.clear()
+
+    # -- routing -----------------------------------------------------------------------
+    def emit(self, ev: Event) -> None:
+        day = ev.time_ms // DAY_MS
+        if day < self.legacy_first or day >= self.end_day:
+            self.stats.events_dropped_outside_range += 1
+            return
+        self._enter_day(day)
+        if day < self.first_day:
+            self._emit_csv(ev, day)
+        else:
+            self._emit_json(ev, day)
+
+    def _emit_json(self, ev: Event, day: int) -> None:
+        rng = self.rng
+        folder = render._day_text(day)
+        kind = ev.kind
+        ns = ev.time_ms * 1_000_000 + rng.getrandbits(19)
+        if kind in (CONTENT_FLOW, CONTENT_REQUEST):
+            relative = f"{folder}/content-server.jsonl{self.ext}"
+            host = cat.CONTENT_HOSTS[rng.getrandbits(2)]
+            line = render.json_line(
+                ev, "fxa-content-server", host, rng.randrange(100, 30000), ns, True
+            )
+        else:
+            host = cat.AUTH_HOSTS[rng.getrandbits(2)]
+            text_day = (day - self.first_day) % TEXT_MODE_EVERY == TEXT_MODE_EVERY - 1
+            with_time = kind != ACTIVITY or rng.random() < 0.5
+            if text_day and host == cat.TEXT_MODE_HOST:
+                relative = f"{folder}/auth-server-text.log{self.ext}"
+                line = render.text_line(ev, "fxa-auth-server")
+            else:
+                relative = f"{folder}/auth-server.jsonl{self.ext}"
+                pid = rng.randrange(100, 30000)
+                line = render.json_line(ev, "fxa-auth-server", host, pid, ns, with_time)
+        w = self._writer(relative)
+        if kind in (AUTH_REQUEST, CONTENT_REQUEST):
+            w.write(line, "other_type")
+            return
+        counter = "activity_events" if kind == ACTIVITY else "flow_events"
+        bad_kind, bad, dup, blank = self.json_noise.decide(
+            w, lambda k: render.corrupt(k, line, ev, rng)
+        )
+        if bad_kind is not None and bad is not None:
+            w.write_malformed(bad, bad_kind)
+        w.write(line, counter)
+        if dup:
+            w.write(line, counter)
+            w.counts["duplicates"] += 1
+        if blank:
+            w.write("", "blank")
+
+    def _emit_csv(self, ev: Event, day: int) -> None:
+        kind = ev.kind
+        if kind in (AUTH_REQUEST, CONTENT_REQUEST):
+            return  # the old pipeline exported events only
+        rng = self.rng
+        folder = render._day_text(day)
+        seconds = str(ev.time_ms // 1000)
+        if kind == ACTIVITY:
+            relative = f"legacy/events-{folder}.csv"
+            a = ev.agent
+            row = [
+                seconds,
+                (a and a.browser) or "",
+                (a and a.version) or "",
+                (a and a.os) or "",
+                self._hmac(ev.uid),
+                ev.name,
+                ev.extra,
+            ]
+            if ev.device_id or rng.random() < 0.5:
+                row.append(ev.device_id)  # 8 columns; older rows have 7
+            counter = "activity_events"
+        else:
+            relative = f"legacy/flow-{folder}.csv"
+            ctx = ev.flow
+            assert ctx is not None
+            a = ctx.agent
+            row = [
+                seconds,
+                ev.name,
+                ctx.flow_id,
+                str(ev.flow_time),
+                a.browser or "",
+                a.version or "",
+                a.os or "",
+                ctx.context,
+                ctx.entrypoint,
+                ctx.migration,
+                ctx.service,
+                *ctx.utm,
+            ]
+            if rng.random() < 0.7:  # 18 columns; older rows have 16
+                row += [ctx.locale, self._hmac(ev.uid) if ev.uid else ""]
+            counter = "flow_events"
+        w = self._writer(relative)
+        out = self._csv_rows.get(relative)
+        if out is None:
+            out = self._csv_rows[relative] = _CsvLine()
+        line = out.format(row)
+        bad_kind, bad, dup, blank = self.csv_noise.decide(
+            w, lambda k: _csv_corrupt(out, k, row, ev)
+        )
+        if bad_kind is not None and bad is not None:
+            w.write_malformed(bad, bad_kind)
+        w.write(line, counter)
+        if dup:
+            w.write(line, counter)
+            w.counts["duplicates"] += 1
+        if blank:
+            w.write("", "blank")
+
+
+class _CsvLine:
+    """csv.writer quoting rules, one row at a time, to a string."""
+
+    def __init__(self) -> None:
+        self._rows: list[str] = []
+        self._writer = csv.writer(self, lineterminator="")
+
+    def write(self, s: str) -> None:  # the file protocol csv.writer needs
+        self._rows.append(s)
+
+    def format(self, row: list[str]) -> str:
+        self._rows.clear()
+        self._writer.writerow(row)
+        return "".join(self._rows)
+
+
+def _csv_corrupt(out: _CsvLine, kind: str, row: list[str], ev: Event) -> str | None:
+    bad = render.corrupt_csv(kind, row, ev)
+    return None if bad is None else out.format(bad)
+
+
+def generate(opts: Options) -> Stats:
+    """Generate the sample logs of `opts` into `opts.out`; returns per-file counts."""
+    if opts.legacy_days > 0 and not opts.hmac_key:
+        raise ValueError("legacy CSV exports need FXA_METRICS_UID_HMAC_KEY to HMAC the uids")
+    rng = random.Random(opts.seed)
+    population = Population(opts.seed, opts.users)
+    stats = Stats()
+    emitter = Emitter(opts, rng, stats)
+    first = _day_number(opts.start_date) - opts.legacy_days
+    n_days = opts.days + opts.legacy_days
+    sessions_per_day = round(opts.flows_per_day * SESSIONS_PER_FLOW)
+    flow_starts = ((t, 0) for t in _starts(rng, opts.flows_per_day, first, n_days))
+    session_starts = ((t, 1) for t in _starts(rng, sessions_per_day, first, n_days))
+    heap: list[tuple[int, int, Event]] = []
+    seq = 0
+    push, pop = heapq.heappush, heapq.heappop
+    end_ms = (first + n_days) * DAY_MS
+    for t0, what in heapq.merge(flow_starts, session_starts):
+        while heap and heap[0][0] < t0:
+            emitter.emit(pop(heap)[2])
+        if what == 0:
+            events = simulate_flow(rng, population, t0)
+            stats.flows += 1
+        else:
+            events = simulate_session(rng, population, t0)
+            stats.sessions += 1
+        for ev in events:
+            if ev.time_ms >= end_ms:
+                stats.events_dropped_outside_range += 1
+                continue
+            push(heap, (ev.time_ms, seq, ev))
+            seq += 1
+    while heap:
+        emitter.emit(pop(heap)[2])
+    emitter.close_all()
+    stats.lines = sum(c["lines"] for c in stats.files.values())
+    return stats
