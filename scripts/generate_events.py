@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     stats = generator.generate(opts)
     elapsed = time.perf_counter() - started
     manifest = write_manifest(opts, stats)
-    print((generator.__doc__ or "").split("\n\n")[1].replace("DIR", str(args.out)))
+    layout = "\n\n".join((generator.__doc__ or "").split("\n\n")[1:3])
+    print(layout.replace("DIR", str(args.out)))
     print(
         f"{len(stats.files)} files, {stats.lines:,} lines ({stats.flows:,} flows, "
         f"{stats.sessions:,} activity sessions) in {elapsed:.1f} s "

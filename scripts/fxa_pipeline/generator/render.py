@@ -141,7 +141,15 @@ JSON_MALFORMED_KINDS = (
     "missing_uid",
     "missing_event",
 )
-CSV_MALFORMED_KINDS = ("wrong_column_count", "bad_flow_id", "negative_flow_time", "bad_time")
+CONTENT_MALFORMED_KINDS = (
+    "truncated_json",
+    "bad_flow_id",
+    "negative_flow_time",
+    "non_integer_flow_time",
+    "missing_event",
+)
+CSV_FLOW_MALFORMED_KINDS = ("wrong_column_count", "bad_flow_id", "negative_flow_time", "bad_time")
+CSV_ACTIVITY_MALFORMED_KINDS = ("wrong_column_count", "bad_time")
 
 
 def corrupt(kind: str, line: str, ev: Event, rng: random.Random) -> str | None:

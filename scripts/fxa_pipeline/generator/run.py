@@ -46,6 +46,7 @@ WARMUP_FRACTION = 22 / 24  # generation starts at 22:00 the day before the first
 MALFORMED_RATE = 0.0005
 DUPLICATE_RATE = 0.001
 BLANK_RATE = 0.00005
+_ANY_NOISE_RATE = MALFORMED_RATE + DUPLICATE_RATE + BLANK_RATE
 TEXT_MODE_EVERY = 3  # every third day (day index 2, 5, ...) one auth host logs in text mode
 SESSIONS_PER_FLOW = 1.0
 
@@ -86,41 +87,47 @@ def _starts(rng: random.Random, per_day: int, first_day: int, days: int) -> Iter
 
 class _Noise:
     """Decides, line by line, which valid event lines get a damaged twin, a duplicate or a
-    blank line after them. Every file gets each kind that can apply to its events at least
-    once (a quota, served once the file has `QUOTA_AFTER_LINES` lines, so that a file never
-    starts with a damaged line), then more at random."""
+    blank line after them. Every file gets each kind that can apply to it at least once (a
+    quota, served once the file has `QUOTA_AFTER_LINES` lines, so that a file never starts
+    with a damaged line), then more at random."""
 
     QUOTA_AFTER_LINES = 20
 
-    def __init__(self, rng: random.Random, enabled: bool, kinds: tuple[str, ...]) -> None:
+    def __init__(self, rng: random.Random, enabled: bool) -> None:
         self.rng = rng
         self.enabled = enabled
-        self.kinds = kinds
         self.pending: dict[str, list[str]] = {}
 
     def decide(
-        self, w: CountingWriter, corrupt: Callable[[str], str | None]
+        self, w: CountingWriter, kinds: tuple[str, ...], corrupt: Callable[[str], str | None]
     ) -> tuple[str | None, str | None, bool, bool]:
-        """(malformed kind, malformed line, duplicate?, blank line?) for the next event line."""
+        """(malformed kind, malformed line, duplicate?, blank line?) for the next event line;
+        `kinds` are the malformations that can apply to this file."""
         if not self.enabled:
             return None, None, False, False
-        rng = self.rng
-        pending = self.pending.setdefault(w.relative, [*self.kinds, "duplicate", "blank"])
         kind: str | None = None
         bad: str | None = None
-        if rng.random() < MALFORMED_RATE:
-            kind = self.kinds[rng.randrange(len(self.kinds))]
-            bad = corrupt(kind)
-        dup = rng.random() < DUPLICATE_RATE
-        blank = rng.random() < BLANK_RATE
-        if pending and w.counts["lines"] >= self.QUOTA_AFTER_LINES:
-            if "duplicate" in pending:
+        dup = blank = False
+        r = self.rng.random()
+        if r < _ANY_NOISE_RATE:
+            if r < MALFORMED_RATE:
+                kind = kinds[int(r / MALFORMED_RATE * len(kinds))]
+                bad = corrupt(kind)
+            elif r < MALFORMED_RATE + DUPLICATE_RATE:
                 dup = True
-                pending.remove("duplicate")
-            elif "blank" in pending:
+            else:
                 blank = True
-                pending.remove("blank")
-            if bad is None:
+        pending = self.pending.get(w.relative)
+        if pending is None:
+            pending = self.pending[w.relative] = [*kinds, "duplicate", "blank"]
+        if pending and w.counts["lines"] >= self.QUOTA_AFTER_LINES:
+            if pending[-1] == "blank":  # served first, before the malformed kinds
+                blank = True
+                pending.pop()
+            elif pending[-1] == "duplicate":
+                dup = True
+                pending.pop()
+            elif bad is None:
                 for want in pending:
                     bad = corrupt(want)
                     if bad is not None:
@@ -144,8 +151,7 @@ class Emitter:
         self.ext = ".gz" if opts.compress else ""
         self.current_day = -1
         self.writers: dict[str, CountingWriter] = {}
-        self.json_noise = _Noise(rng, opts.noise, render.JSON_MALFORMED_KINDS)
-        self.csv_noise = _Noise(rng, opts.noise, render.CSV_MALFORMED_KINDS)
+        self.noise = _Noise(rng, opts.noise)
         key = (opts.hmac_key or "").encode()
         self._hmac = lru_cache(maxsize=100_000)(
             lambda uid: hmac.new(key, uid.encode(), hashlib.sha256).hexdigest()
@@ -191,27 +197,28 @@ class Emitter:
         if kind in (CONTENT_FLOW, CONTENT_REQUEST):
             relative = f"{folder}/content-server.jsonl{self.ext}"
             host = cat.CONTENT_HOSTS[rng.getrandbits(2)]
-            line = render.json_line(
-                ev, "fxa-content-server", host, rng.randrange(100, 30000), ns, True
-            )
+            pid = 100 + rng.getrandbits(15)
+            line = render.json_line(ev, "fxa-content-server", host, pid, ns, True)
+            kinds = render.CONTENT_MALFORMED_KINDS
         else:
             host = cat.AUTH_HOSTS[rng.getrandbits(2)]
             text_day = (day - self.first_day) % TEXT_MODE_EVERY == TEXT_MODE_EVERY - 1
             with_time = kind != ACTIVITY or rng.random() < 0.5
+            kinds = render.JSON_MALFORMED_KINDS
             if text_day and host == cat.TEXT_MODE_HOST:
                 relative = f"{folder}/auth-server-text.log{self.ext}"
                 line = render.text_line(ev, "fxa-auth-server")
             else:
                 relative = f"{folder}/auth-server.jsonl{self.ext}"
-                pid = rng.randrange(100, 30000)
+                pid = 100 + rng.getrandbits(15)
                 line = render.json_line(ev, "fxa-auth-server", host, pid, ns, with_time)
         w = self._writer(relative)
         if kind in (AUTH_REQUEST, CONTENT_REQUEST):
             w.write(line, "other_type")
             return
         counter = "activity_events" if kind == ACTIVITY else "flow_events"
-        bad_kind, bad, dup, blank = self.json_noise.decide(
-            w, lambda k: render.corrupt(k, line, ev, rng)
+        bad_kind, bad, dup, blank = self.noise.decide(
+            w, kinds, lambda k: render.corrupt(k, line, ev, rng)
         )
         if bad_kind is not None and bad is not None:
             w.write_malformed(bad, bad_kind)
@@ -244,6 +251,7 @@ class Emitter:
             if ev.device_id or rng.random() < 0.5:
                 row.append(ev.device_id)  # 8 columns; older rows have 7
             counter = "activity_events"
+            kinds = render.CSV_ACTIVITY_MALFORMED_KINDS
         else:
             relative = f"legacy/flow-{folder}.csv"
             ctx = ev.flow
@@ -266,13 +274,14 @@ class Emitter:
             if rng.random() < 0.7:  # 18 columns; older rows have 16
                 row += [ctx.locale, self._hmac(ev.uid) if ev.uid else ""]
             counter = "flow_events"
+            kinds = render.CSV_FLOW_MALFORMED_KINDS
         w = self._writer(relative)
         out = self._csv_rows.get(relative)
         if out is None:
             out = self._csv_rows[relative] = _CsvLine()
         line = out.format(row)
-        bad_kind, bad, dup, blank = self.csv_noise.decide(
-            w, lambda k: _csv_corrupt(out, k, row, ev)
+        bad_kind, bad, dup, blank = self.noise.decide(
+            w, kinds, lambda k: _csv_corrupt(out, k, row, ev)
         )
         if bad_kind is not None and bad is not None:
             w.write_malformed(bad, bad_kind)
