@@ -184,8 +184,8 @@ def corrupt(kind: str, line: str, ev: Event, rng: random.Random) -> str | None:
 
 def corrupt_csv(kind: str, row: list[str], ev: Event) -> list[str] | None:
     """A legacy CSV row damaged in the way `kind` names, or None if it cannot apply."""
-    if kind == "wrong_column_count":
-        return row[:12]
+    if kind == "wrong_column_count":  # fits neither export (16/18 or 7/8 columns)
+        return row[:12] if len(row) >= 16 else row[:5]
     if ev.kind not in (AUTH_FLOW, CONTENT_FLOW):
         if kind == "bad_time":
             return ["1488x", *row[1:]]
