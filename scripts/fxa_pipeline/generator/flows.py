@@ -52,6 +52,14 @@ def _uniform_ms(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo))
 
 
+def _think_ms(rng: random.Random, lo: int, hi: int) -> int:
+    """Time before the user interacts with a form: seconds, or for a few users who left
+    the tab open and came back, 20-90 minutes (why flow ids live two hours)."""
+    if rng.random() < 0.04:
+        return _uniform_ms(rng, 20 * 60_000, 90 * 60_000)
+    return _uniform_ms(rng, lo, hi)
+
+
 def _minutes_lognormal(rng: random.Random, median_min: float) -> int:
     """Time to act on an email: a long-tailed wait, median `median_min` minutes."""
     return int(60_000 * median_min * math.exp(rng.gauss(0.0, 0.9)))
@@ -214,7 +222,7 @@ def _sign_up(
     if rng.random() < 0.04:
         b.content("flow.signup.have-account", _uniform_ms(rng, 2_000, 20_000))
         return
-    if rng.random() > 0.8 or not b.content("flow.signup.engage", _uniform_ms(rng, 2_000, 40_000)):
+    if rng.random() > 0.8 or not b.content("flow.signup.engage", _think_ms(rng, 2_000, 40_000)):
         return
     if rng.random() > 0.85 or not b.content("flow.signup.submit", _uniform_ms(rng, 8_000, 120_000)):
         return
@@ -259,7 +267,7 @@ def _sign_in(rng: random.Random, b: FlowBuilder, user: User, device_id: str) -> 
     if r < 0.07:
         b.content(f"flow.{view}.create-account", _uniform_ms(rng, 2_000, 20_000))
         return
-    if rng.random() > 0.88 or not b.content(f"flow.{view}.engage", _uniform_ms(rng, 1_000, 20_000)):
+    if rng.random() > 0.88 or not b.content(f"flow.{view}.engage", _think_ms(rng, 1_000, 20_000)):
         return
     uid = user.uid
     for attempt in range(3):

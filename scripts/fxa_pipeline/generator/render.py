@@ -8,9 +8,9 @@ JSON-safe (see catalogue.py), and a test parses every line with `json.loads`.
 from __future__ import annotations
 
 import datetime as dt
-import random
 from functools import lru_cache
 
+from fxa_pipeline.generator import catalogue as cat
 from fxa_pipeline.generator.catalogue import Agent
 from fxa_pipeline.generator.events import (
     ACTIVITY,
@@ -34,7 +34,7 @@ TYPE_OF_KIND = {
 
 
 @lru_cache(maxsize=64)
-def _day_text(day_number: int) -> str:
+def day_text(day_number: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day_number)).isoformat()
 
 
@@ -44,7 +44,7 @@ def iso_time(time_ms: int) -> str:
     s, ms = divmod(ms, 1000)
     m, s = divmod(s, 60)
     h, m = divmod(m, 60)
-    return f"{_day_text(day)}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+    return f"{day_text(day)}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
 
 
 def _pair(name: str, value: str) -> str:
@@ -113,13 +113,24 @@ def fields_object(ev: Event, with_time: bool) -> str:
     return ev.extra  # request logs: pre-rendered
 
 
-def json_line(ev: Event, logger: str, host: str, pid: int, ns: int, with_time: bool) -> str:
-    """A mozlog JSON line; `ns` is the envelope Timestamp (event time plus logging delay)."""
+TEXT_MODE_HOST_INDEX = cat.AUTH_HOSTS.index(cat.TEXT_MODE_HOST)
+
+
+@lru_cache(maxsize=64)
+def _envelope(logger: str, kind: int, host: int) -> tuple[str, str]:
+    """The constant parts of a mozlog envelope around the Pid."""
+    hosts = cat.CONTENT_HOSTS if logger == "fxa-content-server" else cat.AUTH_HOSTS
     return (
-        f'{{"Timestamp": {ns}, "Logger": "{logger}", "Type": "{TYPE_OF_KIND[ev.kind]}",'
-        f' "Severity": 6, "Pid": {pid}, "EnvVersion": "2.0", "Hostname": "{host}",'
-        f' "Fields": {fields_object(ev, with_time)}}}'
+        f', "Logger": "{logger}", "Type": "{TYPE_OF_KIND[kind]}", "Severity": 6, "Pid": ',
+        f', "EnvVersion": "2.0", "Hostname": "{hosts[host]}", "Fields": ',
     )
+
+
+def json_line(ev: Event, logger: str, host: int, pid: int, ns: int, with_time: bool) -> str:
+    """A mozlog JSON line; `ns` is the envelope Timestamp (event time plus logging delay),
+    `host` the index of the server in the catalogue's host list."""
+    before_pid, after_pid = _envelope(logger, ev.kind, host)
+    return f'{{"Timestamp": {ns}{before_pid}{pid}{after_pid}{fields_object(ev, with_time)}}}'
 
 
 def text_line(ev: Event, logger: str) -> str:
@@ -152,13 +163,13 @@ CSV_FLOW_MALFORMED_KINDS = ("wrong_column_count", "bad_flow_id", "negative_flow_
 CSV_ACTIVITY_MALFORMED_KINDS = ("wrong_column_count", "bad_time")
 
 
-def corrupt(kind: str, line: str, ev: Event, rng: random.Random) -> str | None:
+def corrupt(kind: str, line: str, ev: Event) -> str | None:
     """The line damaged in the way `kind` names, or None if it cannot apply to this event."""
     flow = ev.flow
     is_flow = ev.kind in (AUTH_FLOW, CONTENT_FLOW)
     out: str | None = None
     if kind == "truncated_json":
-        out = line[: max(10, int(len(line) * (0.2 + 0.6 * rng.random())))]
+        out = line[: max(10, len(line) * (2 + ev.time_ms % 7) // 10)]  # 20-80% of it
     elif kind == "missing_event":
         out = line.replace(f'"event": "{ev.name}", ', "", 1)
     elif is_flow and flow is not None:

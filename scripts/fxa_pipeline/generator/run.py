@@ -28,7 +28,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fxa_pipeline.generator import catalogue as cat
 from fxa_pipeline.generator import render
 from fxa_pipeline.generator.events import (
     ACTIVITY,
@@ -47,6 +46,7 @@ MALFORMED_RATE = 0.0005
 DUPLICATE_RATE = 0.001
 BLANK_RATE = 0.00005
 _ANY_NOISE_RATE = MALFORMED_RATE + DUPLICATE_RATE + BLANK_RATE
+_CLEAN: tuple[None, None, bool, bool] = (None, None, False, False)
 TEXT_MODE_EVERY = 3  # every third day (day index 2, 5, ...) one auth host logs in text mode
 SESSIONS_PER_FLOW = 1.0
 
@@ -99,20 +99,28 @@ class _Noise:
         self.pending: dict[str, list[str]] = {}
 
     def decide(
-        self, w: CountingWriter, kinds: tuple[str, ...], corrupt: Callable[[str], str | None]
+        self,
+        w: CountingWriter,
+        kinds: tuple[str, ...],
+        corrupt: Callable[[str, Any, Event], str | None],
+        line: Any,
+        ev: Event,
     ) -> tuple[str | None, str | None, bool, bool]:
         """(malformed kind, malformed line, duplicate?, blank line?) for the next event line;
-        `kinds` are the malformations that can apply to this file."""
+        `kinds` are the malformations that can apply to this file, `corrupt(kind, line, ev)`
+        makes one (None when it cannot apply)."""
         if not self.enabled:
-            return None, None, False, False
+            return _CLEAN
+        r = self.rng.random()
+        if r >= _ANY_NOISE_RATE and not self.pending.get(w.relative, True):
+            return _CLEAN  # the hot path: nothing to do
         kind: str | None = None
         bad: str | None = None
         dup = blank = False
-        r = self.rng.random()
         if r < _ANY_NOISE_RATE:
             if r < MALFORMED_RATE:
                 kind = kinds[int(r / MALFORMED_RATE * len(kinds))]
-                bad = corrupt(kind)
+                bad = corrupt(kind, line, ev)
             elif r < MALFORMED_RATE + DUPLICATE_RATE:
                 dup = True
             else:
@@ -129,7 +137,7 @@ class _Noise:
                 pending.pop()
             elif bad is None:
                 for want in pending:
-                    bad = corrupt(want)
+                    bad = corrupt(want, line, ev)
                     if bad is not None:
                         kind = want
                         break
@@ -157,6 +165,8 @@ class Emitter:
             lambda uid: hmac.new(key, uid.encode(), hashlib.sha256).hexdigest()
         )
         self._csv_rows: dict[str, Any] = {}
+        self._json_day = -1
+        self._json: tuple[CountingWriter, CountingWriter, CountingWriter | None]
 
     # -- files -------------------------------------------------------------------------
     def _writer(self, relative: str) -> CountingWriter:
@@ -172,6 +182,7 @@ class Emitter:
             self.current_day = day
 
     def close_all(self) -> None:
+        self._json_day = -1
         for relative in sorted(self.writers):
             self.stats.files[relative] = self.writers[relative].close()
         self.writers.clear()
@@ -189,37 +200,48 @@ class Emitter:
         else:
             self._emit_json(ev, day)
 
+    def _json_writers(
+        self, day: int
+    ) -> tuple[CountingWriter, CountingWriter, CountingWriter | None]:
+        """(content, auth, auth text-mode or None) writers of a day, opened on first use."""
+        folder = render.day_text(day)
+        text_day = (day - self.first_day) % TEXT_MODE_EVERY == TEXT_MODE_EVERY - 1
+        return (
+            self._writer(f"{folder}/content-server.jsonl{self.ext}"),
+            self._writer(f"{folder}/auth-server.jsonl{self.ext}"),
+            self._writer(f"{folder}/auth-server-text.log{self.ext}") if text_day else None,
+        )
+
     def _emit_json(self, ev: Event, day: int) -> None:
         rng = self.rng
-        folder = render._day_text(day)
         kind = ev.kind
+        if self._json_day != day:
+            self._json_day = day
+            self._json = self._json_writers(day)
+        content_w, auth_w, text_w = self._json
         ns = ev.time_ms * 1_000_000 + rng.getrandbits(19)
+        bits = rng.getrandbits(17)  # 2 bits: host, 15 bits: process id
+        host = bits & 3
         if kind in (CONTENT_FLOW, CONTENT_REQUEST):
-            relative = f"{folder}/content-server.jsonl{self.ext}"
-            host = cat.CONTENT_HOSTS[rng.getrandbits(2)]
-            pid = 100 + rng.getrandbits(15)
-            line = render.json_line(ev, "fxa-content-server", host, pid, ns, True)
+            w = content_w
+            line = render.json_line(ev, "fxa-content-server", host, 100 + (bits >> 2), ns, True)
             kinds = render.CONTENT_MALFORMED_KINDS
         else:
-            host = cat.AUTH_HOSTS[rng.getrandbits(2)]
-            text_day = (day - self.first_day) % TEXT_MODE_EVERY == TEXT_MODE_EVERY - 1
-            with_time = kind != ACTIVITY or rng.random() < 0.5
             kinds = render.JSON_MALFORMED_KINDS
-            if text_day and host == cat.TEXT_MODE_HOST:
-                relative = f"{folder}/auth-server-text.log{self.ext}"
+            if text_w is not None and host == render.TEXT_MODE_HOST_INDEX:
+                w = text_w
                 line = render.text_line(ev, "fxa-auth-server")
             else:
-                relative = f"{folder}/auth-server.jsonl{self.ext}"
-                pid = 100 + rng.getrandbits(15)
-                line = render.json_line(ev, "fxa-auth-server", host, pid, ns, with_time)
-        w = self._writer(relative)
+                w = auth_w
+                with_time = kind != ACTIVITY or rng.random() < 0.5
+                line = render.json_line(
+                    ev, "fxa-auth-server", host, 100 + (bits >> 2), ns, with_time
+                )
         if kind in (AUTH_REQUEST, CONTENT_REQUEST):
             w.write(line, "other_type")
             return
         counter = "activity_events" if kind == ACTIVITY else "flow_events"
-        bad_kind, bad, dup, blank = self.noise.decide(
-            w, kinds, lambda k: render.corrupt(k, line, ev, rng)
-        )
+        bad_kind, bad, dup, blank = self.noise.decide(w, kinds, render.corrupt, line, ev)
         if bad_kind is not None and bad is not None:
             w.write_malformed(bad, bad_kind)
         w.write(line, counter)
@@ -234,7 +256,7 @@ class Emitter:
         if kind in (AUTH_REQUEST, CONTENT_REQUEST):
             return  # the old pipeline exported events only
         rng = self.rng
-        folder = render._day_text(day)
+        folder = render.day_text(day)
         seconds = str(ev.time_ms // 1000)
         if kind == ACTIVITY:
             relative = f"legacy/events-{folder}.csv"
@@ -280,9 +302,7 @@ class Emitter:
         if out is None:
             out = self._csv_rows[relative] = _CsvLine()
         line = out.format(row)
-        bad_kind, bad, dup, blank = self.noise.decide(
-            w, kinds, lambda k: _csv_corrupt(out, k, row, ev)
-        )
+        bad_kind, bad, dup, blank = self.noise.decide(w, kinds, out.corrupt, row, ev)
         if bad_kind is not None and bad is not None:
             w.write_malformed(bad, bad_kind)
         w.write(line, counter)
@@ -308,10 +328,9 @@ class _CsvLine:
         self._writer.writerow(row)
         return "".join(self._rows)
 
-
-def _csv_corrupt(out: _CsvLine, kind: str, row: list[str], ev: Event) -> str | None:
-    bad = render.corrupt_csv(kind, row, ev)
-    return None if bad is None else out.format(bad)
+    def corrupt(self, kind: str, row: list[str], ev: Event) -> str | None:
+        bad = render.corrupt_csv(kind, row, ev)
+        return None if bad is None else self.format(bad)
 
 
 def generate(opts: Options) -> Stats:
