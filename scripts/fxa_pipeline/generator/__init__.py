@@ -10,7 +10,7 @@ Layout written under the output folder (DIR):
     DIR/<YYYY-MM-DD>/content-server.jsonl[.gz]   content-server flow events (`flow.begin`,
         `flow.<view>.view/engage/submit/...`, `flow.<action>.attempt`), ISO-8601 `Fields.time`;
         plus request.summary lines
-    DIR/<YYYY-MM-DD>/auth-server-text.log[.gz]   every third day (day 3, 6, ...): the lines of
+    DIR/<YYYY-MM-DD>/auth-server-text.log[.gz]   every third day (day 2, 5, 8, ...): the lines of
         one auth host in the human-readable mode `fxa-auth-server.INFO: <Type> {Fields}`
     DIR/legacy/flow-<YYYY-MM-DD>.csv             legacy flow export for each of the
         `--legacy-days` days before the start date: 16- and 18-column rows, epoch seconds,

@@ -47,7 +47,7 @@ DUPLICATE_RATE = 0.001
 BLANK_RATE = 0.00005
 _ANY_NOISE_RATE = MALFORMED_RATE + DUPLICATE_RATE + BLANK_RATE
 _CLEAN: tuple[None, None, bool, bool] = (None, None, False, False)
-TEXT_MODE_EVERY = 3  # every third day (day index 2, 5, ...) one auth host logs in text mode
+TEXT_MODE_EVERY = 3  # days 2, 5, 8, ... (index 1 mod 3): one auth host logs in text mode
 SESSIONS_PER_FLOW = 1.0
 
 
@@ -161,7 +161,7 @@ class Emitter:
         self.writers: dict[str, CountingWriter] = {}
         self.noise = _Noise(rng, opts.noise)
         key = (opts.hmac_key or "").encode()
-        self._hmac = lru_cache(maxsize=100_000)(
+        self._hmac = lru_cache(maxsize=50_000)(
             lambda uid: hmac.new(key, uid.encode(), hashlib.sha256).hexdigest()
         )
         self._csv_rows: dict[str, Any] = {}
@@ -205,7 +205,7 @@ class Emitter:
     ) -> tuple[CountingWriter, CountingWriter, CountingWriter | None]:
         """(content, auth, auth text-mode or None) writers of a day, opened on first use."""
         folder = render.day_text(day)
-        text_day = (day - self.first_day) % TEXT_MODE_EVERY == TEXT_MODE_EVERY - 1
+        text_day = (day - self.first_day) % TEXT_MODE_EVERY == 1
         return (
             self._writer(f"{folder}/content-server.jsonl{self.ext}"),
             self._writer(f"{folder}/auth-server.jsonl{self.ext}"),
