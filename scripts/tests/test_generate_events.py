@@ -15,6 +15,7 @@ import hmac
 import itertools
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -24,7 +25,9 @@ from unittest import mock
 
 import generate_events
 import pytest
-from fxa_pipeline.generator import catalogue
+from fxa_pipeline.generator import catalogue, render, timeline
+from hypothesis import given
+from hypothesis import strategies as st
 
 KEY = "test-hmac-key"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -486,3 +489,42 @@ def test_memory_does_not_grow_with_days(tmp_path: Path) -> None:
     four_days = _peak_rss_kb(tmp_path / "four", 4, 1500)
     assert four_days < one_day + 8 * 1024, (one_day, four_days)  # KiB: streaming, not buffering
     assert four_days < 150 * 1024
+
+
+def test_no_noise_gives_only_clean_lines(tmp_path: Path) -> None:
+    args = ["--days", "2", "--flows-per-day", "100", "--legacy-days", "1", "--no-noise"]
+    assert run_generator(tmp_path, *args) == 0
+    totals = json.loads((tmp_path / "manifest.json").read_text())["totals"]
+    assert totals["malformed"] == totals["duplicates"] == totals["blank"] == 0
+    assert (
+        totals["other_type"] > 0
+        and totals["lines"] == totals["expected_loaded"] + totals["other_type"]
+    )
+
+
+# -- building blocks (property-based) ------------------------------------------------------
+
+
+@given(st.integers(min_value=946_684_800_000, max_value=4_102_444_799_999))
+def test_iso_time_matches_datetime(ms: int) -> None:
+    expected = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    assert render.iso_time(ms) == f"{expected}.{ms % 1000:03d}Z"
+
+
+@given(
+    st.integers(min_value=0, max_value=300),
+    st.floats(min_value=0.0, max_value=0.99),
+    st.floats(min_value=0.01, max_value=1.0),
+    st.integers(min_value=0, max_value=2**32),
+)
+def test_sorted_starts_are_sorted_in_range_and_exactly_n(
+    n: int, lo: float, width: float, seed: int
+) -> None:
+    hi = min(1.0, lo + width)
+    day = 17_226 * timeline.DAY_MS
+    times = list(timeline.sorted_starts(random.Random(seed), n, day, lo, hi))
+    assert len(times) == n
+    assert times == sorted(times)
+    assert all(
+        day + int(lo * timeline.DAY_MS) - 1 <= t < day + hi * timeline.DAY_MS + 1 for t in times
+    )
