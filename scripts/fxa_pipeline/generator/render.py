@@ -21,7 +21,6 @@ from fxa_pipeline.generator.events import (
     Event,
     FlowContext,
 )
-from fxa_pipeline.generator.timeline import DAY_MS
 
 _UTM_NAMES = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")
 TYPE_OF_KIND = {
@@ -38,13 +37,21 @@ def day_text(day_number: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day_number)).isoformat()
 
 
+_MINUTE_PREFIX: dict[int, str] = {}
+
+
 def iso_time(time_ms: int) -> str:
     """`2017-03-01T16:59:58.250Z` from epoch milliseconds (the content server's format)."""
-    day, ms = divmod(time_ms, DAY_MS)
+    minute, ms = divmod(time_ms, 60_000)
+    prefix = _MINUTE_PREFIX.get(minute)
+    if prefix is None:
+        if len(_MINUTE_PREFIX) > 4096:  # bounded: the events being written span ~2 hours
+            _MINUTE_PREFIX.clear()
+        day, minute_of_day = divmod(minute, 1440)
+        h, m = divmod(minute_of_day, 60)
+        prefix = _MINUTE_PREFIX[minute] = f"{day_text(day)}T{h:02d}:{m:02d}:"
     s, ms = divmod(ms, 1000)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return f"{day_text(day)}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+    return f"{prefix}{s:02d}.{ms:03d}Z"
 
 
 def _pair(name: str, value: str) -> str:

@@ -313,6 +313,43 @@ class Emitter:
             w.write("", "blank")
 
 
+class _PendingEvents:
+    """Events waiting for their time, in one-second buckets (cheaper than a heap of every
+    event). `release_before(t)` hands over, in (time, arrival) order, the events of every
+    whole second before the second of `t`: simulations started at `t` or later only add
+    events at or after `t`, so those seconds are complete."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[tuple[int, int, Event]]] = {}
+        self._seq = 0
+        self._next_second: int | None = None  # no bucket below this second
+
+    def add(self, ev: Event) -> None:
+        second = ev.time_ms // 1000
+        bucket = self._buckets.get(second)
+        if bucket is None:
+            bucket = self._buckets[second] = []
+            if self._next_second is None or second < self._next_second:
+                self._next_second = second
+        bucket.append((ev.time_ms, self._seq, ev))
+        self._seq += 1
+
+    def release_before(self, time_ms: int, emit: Callable[[Event], None]) -> None:
+        limit = time_ms // 1000
+        second = self._next_second
+        if second is None or second >= limit:
+            return
+        buckets = self._buckets
+        while buckets and second < limit:
+            bucket = buckets.pop(second, None)
+            if bucket is not None:
+                bucket.sort()
+                for _, _, ev in bucket:
+                    emit(ev)
+            second += 1
+        self._next_second = second if buckets else None
+
+
 class _CsvLine:
     """csv.writer quoting rules, one row at a time, to a string."""
 
@@ -346,13 +383,11 @@ def generate(opts: Options) -> Stats:
     sessions_per_day = round(opts.flows_per_day * SESSIONS_PER_FLOW)
     flow_starts = ((t, 0) for t in _starts(rng, opts.flows_per_day, first, n_days))
     session_starts = ((t, 1) for t in _starts(rng, sessions_per_day, first, n_days))
-    heap: list[tuple[int, int, Event]] = []
-    seq = 0
-    push, pop = heapq.heappush, heapq.heappop
+    pending = _PendingEvents()
     end_ms = (first + n_days) * DAY_MS
+    emit = emitter.emit
     for t0, what in heapq.merge(flow_starts, session_starts):
-        while heap and heap[0][0] < t0:
-            emitter.emit(pop(heap)[2])
+        pending.release_before(t0, emit)
         if what == 0:
             events = simulate_flow(rng, population, t0)
             stats.flows += 1
@@ -362,11 +397,9 @@ def generate(opts: Options) -> Stats:
         for ev in events:
             if ev.time_ms >= end_ms:
                 stats.events_dropped_outside_range += 1
-                continue
-            push(heap, (ev.time_ms, seq, ev))
-            seq += 1
-    while heap:
-        emitter.emit(pop(heap)[2])
+            else:
+                pending.add(ev)
+    pending.release_before(end_ms + 1, emit)
     emitter.close_all()
     stats.lines = sum(c["lines"] for c in stats.files.values())
     return stats
