@@ -32,7 +32,7 @@ from fxa_pipeline.generator.events import (
     Event,
     FlowContext,
 )
-from fxa_pipeline.generator.population import Population, User, pick_device
+from fxa_pipeline.generator.population import Device, Population, User, pick_device
 
 MAX_FLOW_TIME_MS = 100 * 60_000
 
@@ -73,6 +73,15 @@ def service_for(rng: random.Random, platform: str) -> str:
         if r < 0.85:
             return ""  # Sync, as older clients log it
     return cat.OAUTH_CLIENT_IDS[rng.randrange(len(cat.OAUTH_CLIENT_IDS))]
+
+
+def device_service(device: Device) -> str:
+    """The service a device's background activity is logged with: fixed per device (a Sync
+    client logs `sync` or, older ones, an empty string; other browsers an OAuth relier)."""
+    h = int(device.device_id[:4], 16)
+    if device.agent.platform in _FIREFOX:
+        return "" if h % 5 == 0 else cat.SERVICE_SYNC
+    return cat.OAUTH_CLIENT_IDS[h % len(cat.OAUTH_CLIENT_IDS)]
 
 
 class FlowBuilder:
@@ -342,7 +351,7 @@ def simulate_session(rng: random.Random, population: Population, start_ms: int) 
     user = population.pick_existing(rng)
     device = pick_device(rng, user)
     agent = device.agent
-    service = service_for(rng, agent.platform)
+    service = device_service(device)
     t = start_ms
     events = [
         Event(ACTIVITY, "account.signed", t, None, 0, user.uid, device.device_id, agent, service)
