@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from fxa_pipeline import generator
-from fxa_pipeline.generator.run import Options, Stats
+from fxa_pipeline.generator.run import MANIFEST_NAME, Options
 
 HMAC_KEY_VARIABLE = "FXA_METRICS_UID_HMAC_KEY"
 
@@ -57,37 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def write_manifest(opts: Options, stats: Stats) -> Path:
-    totals: dict[str, int] = {}
-    for counts in stats.files.values():
-        for k, v in counts.items():
-            if isinstance(v, int):
-                totals[k] = totals.get(k, 0) + v
-    manifest = {
-        "generator": "scripts/generate_events.py",
-        "options": {
-            "days": opts.days,
-            "start_date": opts.start_date.isoformat(),
-            "flows_per_day": opts.flows_per_day,
-            "users": opts.users,
-            "seed": opts.seed,
-            "gzip": opts.compress,
-            "legacy_days": opts.legacy_days,
-            "noise": opts.noise,
-        },
-        "simulated": {
-            "flows": stats.flows,
-            "sessions": stats.sessions,
-            "events_dropped_outside_range": stats.events_dropped_outside_range,
-        },
-        "totals": dict(sorted(totals.items())),
-        "files": dict(sorted(stats.files.items())),
-    }
-    path = opts.out / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     key = os.environ.get(HMAC_KEY_VARIABLE) or None
@@ -114,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     stats = generator.generate(opts)
     elapsed = time.perf_counter() - started
-    manifest = write_manifest(opts, stats)
+    manifest = opts.out / MANIFEST_NAME
     layout = "\n\n".join((generator.__doc__ or "").split("\n\n")[1:3])
     print(layout.replace("DIR", str(args.out)))
     print(

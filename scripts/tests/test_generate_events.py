@@ -157,6 +157,16 @@ def test_same_arguments_give_byte_identical_files(tmp_path: Path) -> None:
     assert a.keys() == c.keys() and a != c  # another seed, other data
 
 
+def test_a_rerun_replaces_the_files_of_the_previous_run(tmp_path: Path) -> None:
+    assert run_generator(tmp_path, "--days", "3", "--flows-per-day", "30") == 0
+    (tmp_path / "notes.txt").write_text("not ours")
+    assert run_generator(tmp_path, "--days", "1", "--flows-per-day", "30", "--gzip") == 0
+    files = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    listed = set(json.loads((tmp_path / "manifest.json").read_text())["files"])
+    assert files == listed | {"manifest.json", "notes.txt"}
+    assert not (tmp_path / "2017-03-03").exists()
+
+
 def test_gzip_files_hold_exactly_the_plain_text(sample: Path, tmp_path: Path) -> None:
     assert run_generator(tmp_path, *SAMPLE_ARGS, "--gzip") == 0
     plain = {k: v for k, v in _tree(sample).items() if k != "manifest.json"}
@@ -183,6 +193,11 @@ def test_manifest_counts_match_an_independent_reading(sample: Path, manifest: di
         for line in read_lines(path):
             cls = classify_json_line(line)[0]
             counts[cls] += 1
+            m = TEXT_PREFIX.match(line)
+            try:
+                json.loads(m.group(4) if m else line or "{}")
+            except ValueError:
+                counts["invalid_json"] += 1
             if cls in ("flow", "activity") and line == previous:
                 counts["duplicates"] += 1
             previous = line
@@ -196,6 +211,9 @@ def test_manifest_counts_match_an_independent_reading(sample: Path, manifest: di
         assert expected["flow_events"] == counts["flow"]
         assert expected["activity_events"] == counts["activity"]
         assert expected["duplicates"] == counts["duplicates"] > 0
+        # Only the truncated lines are not JSON; the other malformed lines are JSON that
+        # breaks a rule of CONTRACT.md 1c.
+        assert counts["invalid_json"] == expected["malformed_by_kind"]["truncated_json"] > 0
         assert expected["expected_rejected"] == counts["malformed"]
         assert expected["expected_ignored"] == counts["other"] + counts["blank"]
         assert expected["expected_loaded"] == counts["flow"] + counts["activity"]

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import heapq
 import hmac
+import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ _ANY_NOISE_RATE = MALFORMED_RATE + DUPLICATE_RATE + BLANK_RATE
 _CLEAN: tuple[None, None, bool, bool] = (None, None, False, False)
 TEXT_MODE_EVERY = 3  # days 2, 5, 8, ... (index 1 mod 3): one auth host logs in text mode
 SESSIONS_PER_FLOW = 1.0
+MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -370,10 +372,63 @@ class _CsvLine:
         return None if bad is None else self.format(bad)
 
 
+def write_manifest(opts: Options, stats: Stats) -> Path:
+    totals: dict[str, int] = {}
+    for counts in stats.files.values():
+        for k, v in counts.items():
+            if isinstance(v, int):
+                totals[k] = totals.get(k, 0) + v
+    manifest = {
+        "generator": "scripts/generate_events.py",
+        "options": {
+            "days": opts.days,
+            "start_date": opts.start_date.isoformat(),
+            "flows_per_day": opts.flows_per_day,
+            "users": opts.users,
+            "seed": opts.seed,
+            "gzip": opts.compress,
+            "legacy_days": opts.legacy_days,
+            "noise": opts.noise,
+        },
+        "simulated": {
+            "flows": stats.flows,
+            "sessions": stats.sessions,
+            "events_dropped_outside_range": stats.events_dropped_outside_range,
+        },
+        "totals": dict(sorted(totals.items())),
+        "files": dict(sorted(stats.files.items())),
+    }
+    path = opts.out / MANIFEST_NAME
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def remove_previous_output(out: Path) -> None:
+    """Delete the files an earlier run listed in `out/manifest.json` (and only those), so a
+    rerun with fewer days or without --gzip leaves no stale files behind."""
+    manifest = out / MANIFEST_NAME
+    if not manifest.is_file():
+        return
+    try:
+        names = list(json.loads(manifest.read_text(encoding="utf-8")).get("files", {}))
+    except (ValueError, AttributeError):
+        return
+    root = out.resolve()
+    for name in names:
+        path = (out / name).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            path.unlink()
+            if path.parent != root and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    manifest.unlink()
+
+
 def generate(opts: Options) -> Stats:
-    """Generate the sample logs of `opts` into `opts.out`; returns per-file counts."""
+    """Generate the sample logs of `opts` into `opts.out`, and their `manifest.json`;
+    returns the per-file counts."""
     if opts.legacy_days > 0 and not opts.hmac_key:
         raise ValueError("legacy CSV exports need FXA_METRICS_UID_HMAC_KEY to HMAC the uids")
+    remove_previous_output(opts.out)
     rng = random.Random(opts.seed)
     population = Population(opts.seed, opts.users)
     stats = Stats()
@@ -402,4 +457,5 @@ def generate(opts: Options) -> Stats:
     pending.release_before(end_ms + 1, emit)
     emitter.close_all()
     stats.lines = sum(c["lines"] for c in stats.files.values())
+    write_manifest(opts, stats)
     return stats
