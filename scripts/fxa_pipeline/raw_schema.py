@@ -125,9 +125,7 @@ def create_table_sql(table: str, dialect: Dialect) -> str:
     attributes = ""
     if dialect == "redshift":
         attributes = "\n" + REDSHIFT_TABLE_ATTRIBUTES[table]
-    return (
-        f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n){attributes}"
-    )
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n){attributes}"
 
 
 def create_all_sql(dialect: Dialect) -> list[str]:
