@@ -407,10 +407,5 @@ class Loader:
 
 
 def _truncate(text: str, limit: int) -> str:
-    """At most `limit` UTF-8 bytes (Redshift counts bytes), cut on a character boundary."""
-    if len(text) <= limit // 4:
-        return text
-    encoded = text.encode("utf-8")
-    if len(encoded) <= limit:
-        return text
-    return encoded[:limit].decode("utf-8", "ignore")
+    """At most `limit` characters (raw_schema sizes Redshift's VARCHAR for them)."""
+    return text[:limit]

@@ -22,7 +22,7 @@ Rules (the decisions of the project lead, see docs/loader.md):
 - `flow.<view>.begin` is stored as `flow.begin`; `utm_*` values that do not match
   `^[\\w.%-]+$` or are longer than 100 characters become NULL.
 - A value longer than its raw_schema column rejects the line (`field X longer than N
-  characters`; counted in UTF-8 bytes, as Redshift's VARCHAR does).
+  characters`).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _time_checks(ms: str, present: str, missing_reason: str) -> list[str]:
 
 def _length_check(column: str, label: str, limit: int) -> str:
     return (
-        f"when strlen({column}) > {limit} then "
+        f"when length({column}) > {limit} then "
         f"{sql_string(f'field {label} longer than {limit} characters')}"
     )
 

@@ -26,6 +26,8 @@ import pyarrow.csv
 from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Dialect, create_all_sql, quote
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
+_RAW = quote(RAW_SCHEMA)
+
 # Postgres advisory lock key: one loader at a time per database.
 _LOADER_LOCK = 0x46584131
 
@@ -140,7 +142,7 @@ class DuckDBSink(Sink):
 
     def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
         rows = self._con.execute(
-            f"select file_name, file_sha256 from {RAW_SCHEMA}.load_ledger"
+            f"select file_name, file_sha256 from {_RAW}.load_ledger"
             " where file_name = ? or file_sha256 = ?",
             [file_name, sha256],
         ).fetchall()
@@ -152,24 +154,24 @@ class DuckDBSink(Sink):
     def delete_files(self, file_names: list[str]) -> None:
         for table in ("flow_events", "activity_events"):
             self._con.execute(
-                f"delete from {RAW_SCHEMA}.{table} where source_file in (select unnest(?))",
+                f"delete from {_RAW}.{table} where source_file in (select unnest(?))",
                 [file_names],
             )
         self._con.execute(
-            f"delete from {RAW_SCHEMA}.rejected_lines where source_file in (select unnest(?))",
+            f"delete from {_RAW}.rejected_lines where source_file in (select unnest(?))",
             [file_names],
         )
         self._con.execute(
-            f"delete from {RAW_SCHEMA}.load_ledger where file_name in (select unnest(?))",
+            f"delete from {_RAW}.load_ledger where file_name in (select unnest(?))",
             [file_names],
         )
 
     def append(self, table: str, query: str) -> None:
-        self._con.execute(f"insert into {RAW_SCHEMA}.{table} ({_column_list(table)}) {query}")
+        self._con.execute(f"insert into {_RAW}.{table} ({_column_list(table)}) {query}")
 
     def write_ledger(self, row: LedgerRow) -> None:
         self._con.execute(
-            f"insert into {RAW_SCHEMA}.load_ledger ({_column_list('load_ledger')})"
+            f"insert into {_RAW}.load_ledger ({_column_list('load_ledger')})"
             " values (?, ?, ?, ?, ?, ?, ?)",
             list(_ledger_values(row)),
         )
@@ -217,7 +219,7 @@ class PostgresSink(Sink):
     def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
         with self._conn.cursor() as cursor:
             cursor.execute(
-                f"select file_name, file_sha256 from {RAW_SCHEMA}.load_ledger"
+                f"select file_name, file_sha256 from {_RAW}.load_ledger"
                 " where file_name = %s or file_sha256 = %s",
                 [file_name, sha256],
             )
@@ -233,16 +235,16 @@ class PostgresSink(Sink):
         with self._conn.cursor() as cursor:
             for table in ("flow_events", "activity_events", "rejected_lines"):
                 cursor.execute(
-                    f"delete from {RAW_SCHEMA}.{table} where source_file = any(%s)", [file_names]
+                    f"delete from {_RAW}.{table} where source_file = any(%s)", [file_names]
                 )
             cursor.execute(
-                f"delete from {RAW_SCHEMA}.load_ledger where file_name = any(%s)", [file_names]
+                f"delete from {_RAW}.load_ledger where file_name = any(%s)", [file_names]
             )
 
     def append(self, table: str, query: str) -> None:
         reader = self._engine.sql(query).to_arrow_reader(batch_size=100_000)
         options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="needed")
-        statement = f"copy {RAW_SCHEMA}.{table} ({_column_list(table)}) from stdin (format csv)"
+        statement = f"copy {_RAW}.{table} ({_column_list(table)}) from stdin (format csv)"
         with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
             for batch in reader:
                 if batch.num_rows == 0:
@@ -254,7 +256,7 @@ class PostgresSink(Sink):
     def write_ledger(self, row: LedgerRow) -> None:
         with self._conn.cursor() as cursor:
             cursor.execute(
-                f"insert into {RAW_SCHEMA}.load_ledger ({_column_list('load_ledger')})"
+                f"insert into {_RAW}.load_ledger ({_column_list('load_ledger')})"
                 " values (%s, %s, %s, %s, %s, %s, %s)",
                 list(_ledger_values(row)),
             )

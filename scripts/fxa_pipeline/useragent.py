@@ -28,7 +28,7 @@ _NOTHING = ParsedAgent(None, None, None)
 
 
 def _fit(value: str | None) -> str | None:
-    if not value or value == "Other" or len(value.encode("utf-8")) > SHORT_TEXT:
+    if not value or value == "Other" or len(value) > SHORT_TEXT:
         return None
     return value
 
