@@ -18,7 +18,8 @@ FileFormat = Literal["log", "csv"]
 
 # The text mode's prefix: `fxa-auth-server.INFO: flowEvent {...}`. The same pattern (RE2
 # syntax, a subset of Python's) is used in SQL to split the Type from the Fields object.
-TEXT_MODE_PATTERN = r"^[\w.-]+\.[A-Z]+: (\w+) (\{.*)$"
+# A Type may contain dots (`request.summary`, the commonest line of a server log).
+TEXT_MODE_PATTERN = r"^[\w.-]+\.[A-Z]+: ([\w.]+) (\{.*)$"
 _TEXT_MODE = re.compile(TEXT_MODE_PATTERN.encode("ascii"))
 
 
