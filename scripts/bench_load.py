@@ -44,7 +44,7 @@ if json_files:
                 " ignore_errors=true)", [json_files])
 if csv_files:
     con.execute("create table c as select * from read_csv(?, header=false, all_varchar=true,"
-                " null_padding=true, ignore_errors=true)", [csv_files])
+                " null_padding=true, union_by_name=true, ignore_errors=true)", [csv_files])
 if text_files:
     con.execute("create table t as select * from read_csv(?, header=false, columns={'line':"
                 " 'VARCHAR'}, delim=chr(31), quote='', escape='', ignore_errors=true)",
