@@ -429,6 +429,7 @@ def test_users_are_active_on_several_devices_and_days(sample: Path, records: lis
     for day, users in raw.items():
         for uid, devices in users.items():
             days[day][back.get(uid, uid)] |= devices
+    assert any(u in back for d in raw.values() for u in d if len(u) == 64)  # HMAC is right
     last = max(days)
     five = _multi_device_share(days, last, 5)
     seven = _multi_device_share(days, last, 7)
