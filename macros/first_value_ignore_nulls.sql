@@ -7,8 +7,9 @@
     `order_by` must be a total order over the rows that can differ in `column`, or the result
     depends on the engine's sort; flow_metadata appends the column itself as the last key.
 
-    DuckDB and Redshift have `first_value(x ignore nulls)`; Postgres has no IGNORE NULLS, so
-    its variant takes the first element of the ordered array of non-NULL values.
+    DuckDB has `first_value(x ignore nulls)`, Redshift `first_value(x) ignore nulls` (neither
+    accepts the other's form); Postgres has no IGNORE NULLS, so its variant takes the first
+    element of the ordered array of non-NULL values (Postgres only: Redshift has no arrays).
 #}
 {% macro first_value_ignore_nulls(column, partition_by, order_by) %}
     {{ return(adapter.dispatch('first_value_ignore_nulls', 'fxa_metrics')(
@@ -29,4 +30,14 @@
         order by {{ order_by }}
         rows between unbounded preceding and unbounded following
     ))[1]
+{%- endmacro %}
+
+{#- Redshift writes IGNORE NULLS after the argument list (its FIRST_VALUE syntax), which DuckDB
+    rejects; and without this variant dbt-redshift would fall back on postgres__. #}
+{% macro redshift__first_value_ignore_nulls(column, partition_by, order_by) -%}
+    first_value({{ column }}) ignore nulls over (
+        partition by {{ partition_by }}
+        order by {{ order_by }}
+        rows between unbounded preceding and unbounded following
+    )
 {%- endmacro %}
