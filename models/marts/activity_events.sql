@@ -34,6 +34,15 @@ new_events as (
 
 ),
 
+touched_range as (
+
+    select
+        min("timestamp") as range_start,
+        max("timestamp") as range_end
+    from new_events
+
+),
+
 touched_timestamps as (
 
     select distinct "timestamp"
@@ -48,8 +57,8 @@ events_to_rebuild as (
     inner join touched_timestamps
         on activity_events."timestamp" = touched_timestamps."timestamp"
     where
-        activity_events."timestamp" >= (select min("timestamp") from new_events)
-        and activity_events."timestamp" <= (select max("timestamp") from new_events)
+        activity_events."timestamp" >= (select touched_range.range_start from touched_range)
+        and activity_events."timestamp" <= (select touched_range.range_end from touched_range)
 
 ),
 

@@ -69,8 +69,8 @@ device_events as (
 
     where
         activity_events.device_id is not null
-        and activity_events."timestamp" >= (select range_start from touched_range)
-        and activity_events."timestamp" < (select range_end from touched_range)
+        and activity_events."timestamp" >= (select touched_range.range_start from touched_range)
+        and activity_events."timestamp" < (select touched_range.range_end from touched_range)
 
 ),
 

@@ -58,7 +58,9 @@ new_device_days as (
 affected_days as (
 
     select distinct
-        cast({{ dbt.dateadd('day', 'day_offsets.day_offset', 'new_device_days.day') }} as date) as day
+        cast(
+            {{ dbt.dateadd('day', 'day_offsets.day_offset', 'new_device_days.day') }} as date
+        ) as day
 
     from new_device_days
     cross join day_offsets
@@ -86,8 +88,8 @@ device_days as (
     from daily_activity_per_device
 
     where
-        day >= (select range_start from affected_range)
-        and day <= (select range_end from affected_range)
+        day >= (select affected_range.range_start from affected_range)
+        and day <= (select affected_range.range_end from affected_range)
 
     group by
         day,

@@ -5,19 +5,27 @@
 
 with multi_device_users as (
 
-    select day, uid from {{ ref('daily_multi_device_users') }}
+    select
+        day,
+        uid
+    from {{ ref('daily_multi_device_users') }}
 
 ),
 
 device_users as (
 
-    select distinct day, uid from {{ ref('daily_activity_per_device') }}
+    select distinct
+        day,
+        uid
+    from {{ ref('daily_activity_per_device') }}
 
 ),
 
 validation_errors as (
 
-    select multi_device_users.day, multi_device_users.uid
+    select
+        multi_device_users.day,
+        multi_device_users.uid
     from multi_device_users
     left join device_users
         on
