@@ -35,6 +35,9 @@
     are recomputed, reading the user-days of [first affected day - N, last affected day].
 #}
 
+{#- Each import CTE is referenced once: DuckDB materialises a CTE used twice, which would
+    read every row instead of letting the filters prune the scan. #}
+
 with daily_activity_per_device as (
 
     select * from {{ ref('daily_activity_per_device') }}
@@ -52,7 +55,7 @@ day_offsets as (
 new_device_days as (
 
     select distinct day
-    from daily_activity_per_device
+    from {{ ref('daily_activity_per_device') }}
     where {{ fxa_metrics.loaded_after_watermark('_loaded_at', '_loaded_at') }}
 
 ),
@@ -122,12 +125,22 @@ user_days_in_window as (
 
 {% if is_incremental() %}
 
+days_to_rebuild as (
+
+    {#- affected days with activity: a day without any has no row to write #}
+    select distinct user_days.day
+    from user_days
+    inner join affected_days
+        on user_days.day = affected_days.day
+
+),
+
 windows_to_rebuild as (
 
     select user_days_in_window.*
     from user_days_in_window
-    inner join affected_days
-        on user_days_in_window.day = affected_days.day
+    inner join days_to_rebuild
+        on user_days_in_window.day = days_to_rebuild.day
 
 ),
 
