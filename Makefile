@@ -53,6 +53,7 @@ test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every chec
 lint: $(STAMP) ## ruff (lint + format check) on the Python, sqlfluff on the SQL
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	mkdir -p scratch
 	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 
 .PHONY: pytest
