@@ -57,7 +57,11 @@ def fresh_postgres_database(env: dict[str, str]) -> str:
 
 
 def halves(folder: Path) -> tuple[list[Path], list[Path]]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    """The generated log files in name order (days, then the legacy exports), split in two.
+
+    The generator's `manifest.json` (its own accounting) is not a log file.
+    """
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
     if len(files) < 2:
         raise SystemExit(f"the generator wrote {len(files)} file(s) to {folder}: expected several")
     middle = len(files) // 2
