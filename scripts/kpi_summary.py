@@ -88,7 +88,8 @@ def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
         for table in COUNTED_TABLES
         if table in tables
     ]
-    out.append("Spec tables (rows): " + ", ".join(f"{t} {n:,}" for t, n in counts))
+    built = ", ".join(f"{t} {n:,}" for t, n in counts) or "none built yet"
+    out.append(f"Spec tables (rows): {built}")
     for section in SECTIONS:
         out.append(f"\n{section.title} [{schema}.{section.table}]")
         if section.table not in tables:
