@@ -77,3 +77,7 @@ redshift-check: $(STAMP) ## compile every model for Redshift offline and parse i
 .PHONY: clean
 clean: ## remove build output, scratch databases and demo logs (keeps .venv and fxa_metrics.duckdb)
 	rm -rf target dbt_packages logs scratch $(DEMO_LOGS) .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: bench-load
+bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
+	$(PY) scripts/bench_load.py
