@@ -13,13 +13,15 @@ Dialect = Literal["duckdb", "postgres", "redshift"]
 
 RAW_SCHEMA = "raw"
 
-# Longest value a string column holds. Redshift's VARCHAR is sized in bytes and a COPY of a
+# Longest value (in characters) a string column holds. Redshift's VARCHAR is sized in bytes
+# (4 per character are reserved) and a COPY of a
 # longer value fails, so the loader rejects a line whose value would not fit (reason
 # "field too long") instead of losing a whole file. DuckDB and Postgres use the same limits so
 # that every target stores the same rows.
 SHORT_TEXT = 256
 LONG_TEXT = 2048
-RAW_LINE_TEXT = 65535  # Redshift's VARCHAR maximum; longer rejected lines are truncated.
+RAW_LINE_TEXT = 16383  # rejected lines are truncated to this many characters
+REDSHIFT_MAX_VARCHAR = 65535  # bytes
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class Column:
     def sql_type(self, dialect: Dialect) -> str:
         if self.kind == "text":
             if dialect == "redshift":
-                return f"varchar({self.length})"
+                # Redshift sizes VARCHAR in bytes; a UTF-8 character takes up to 4.
+                return f"varchar({min(REDSHIFT_MAX_VARCHAR, 4 * self.length)})"
             return "varchar" if dialect == "duckdb" else "text"
         return self.kind
 
@@ -108,15 +111,15 @@ RAW_TABLES: dict[str, tuple[Column, ...]] = {
 # Redshift physical design of the raw tables: co-locate a flow's / a user's events with the
 # marts built from them, and sort by load time, the incremental models' predicate.
 REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
-    "flow_events": "distkey(flow_id) compound sortkey(loaded_at, timestamp)",
-    "activity_events": "distkey(uid) compound sortkey(loaded_at, timestamp)",
+    "flow_events": 'distkey(flow_id) compound sortkey(loaded_at, "timestamp")',
+    "activity_events": 'distkey(uid) compound sortkey(loaded_at, "timestamp")',
     "rejected_lines": "diststyle even sortkey(loaded_at)",
     "load_ledger": "diststyle all sortkey(loaded_at)",
 }
 
 
 def quote(name: str) -> str:
-    """Quote an identifier; `timestamp` and `type` are keywords in some dialects."""
+    """Quote an identifier: `timestamp` and `raw` are reserved words in Redshift."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -125,12 +128,10 @@ def create_table_sql(table: str, dialect: Dialect) -> str:
     attributes = ""
     if dialect == "redshift":
         attributes = "\n" + REDSHIFT_TABLE_ATTRIBUTES[table]
-    return (
-        f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n){attributes}"
-    )
+    return f"create table if not exists {quote(RAW_SCHEMA)}.{table} (\n    {columns}\n){attributes}"
 
 
 def create_all_sql(dialect: Dialect) -> list[str]:
-    return [f"create schema if not exists {RAW_SCHEMA}"] + [
+    return [f"create schema if not exists {quote(RAW_SCHEMA)}"] + [
         create_table_sql(table, dialect) for table in RAW_TABLES
     ]
