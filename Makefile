@@ -23,3 +23,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 .PHONY: venv
 venv: $(STAMP) ## create the virtualenv and install the pinned packages
+
+# --- docs site (issue 5) ---------------------------------------------------------------
+DOCS_PORT ?= 8080
+
+.PHONY: docs
+docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehouse for the catalog)
+	$(DBT) docs generate
+
+.PHONY: docs-serve
+docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
