@@ -45,7 +45,7 @@ flow_events as (
     select
         flow_id,
         type,
-        timestamp,
+        "timestamp",
         flow_time
     from {{ ref('flow_events') }}
 
@@ -65,13 +65,13 @@ touched_flows as (
 
 affected_days as (
 
-    select distinct cast(flow_events.timestamp as date) as day
+    select distinct cast(flow_events."timestamp" as date) as day
     from flow_events
     inner join touched_flows
         on flow_events.flow_id = touched_flows.flow_id
     where
         flow_events.type = 'flow.begin'
-        and flow_events.timestamp >= (select min(touched_flows.begin_time) from touched_flows)
+        and flow_events."timestamp" >= (select min(touched_flows.begin_time) from touched_flows)
 
 ),
 
@@ -106,14 +106,14 @@ completions as (
         flow_events.flow_time,
         row_number() over (
             partition by flow_events.flow_id
-            order by flow_events.timestamp, flow_events.flow_time
+            order by flow_events."timestamp", flow_events.flow_time
         ) as completion_number
     from flow_events
     inner join completed_flows
         on flow_events.flow_id = completed_flows.flow_id
     where
         flow_events.type = 'flow.complete'
-        and flow_events.timestamp >= (
+        and flow_events."timestamp" >= (
             select {{ dbt.dateadd('day', -1, 'cast(min(completed_flows.day) as ' ~ dbt.type_timestamp() ~ ')') }}
             from completed_flows
         )

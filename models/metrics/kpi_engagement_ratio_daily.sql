@@ -27,7 +27,7 @@ activity_events as (
 
     select
         uid,
-        timestamp,
+        "timestamp",
         _loaded_at
     from {{ ref('activity_events') }}
 
@@ -37,7 +37,7 @@ activity_events as (
 
 touched_days as (
 
-    select distinct cast(timestamp as date) as day
+    select distinct cast("timestamp" as date) as day
     from activity_events
     where {{ fxa_metrics.loaded_after_watermark('_loaded_at') }}
 
@@ -48,15 +48,15 @@ touched_days as (
 {# Days present in the data, limited to the ones whose MAU the touched days can change. #}
 active_days as (
 
-    select distinct cast(activity_events.timestamp as date) as day
+    select distinct cast(activity_events."timestamp" as date) as day
     from activity_events
     {% if is_incremental() %}
         where
-            activity_events.timestamp >= (
+            activity_events."timestamp" >= (
                 select cast(min(touched_days.day) as {{ dbt.type_timestamp() }})
                 from touched_days
             )
-            and activity_events.timestamp < (
+            and activity_events."timestamp" < (
                 select {{ dbt.dateadd('day', window_days, 'cast(max(touched_days.day) as ' ~ dbt.type_timestamp() ~ ')') }}
                 from touched_days
             )
@@ -83,17 +83,17 @@ affected_days as (
 user_days as (
 
     select
-        cast(activity_events.timestamp as date) as day,
+        cast(activity_events."timestamp" as date) as day,
         activity_events.uid,
         max(activity_events._loaded_at) as _loaded_at
     from activity_events
     {% if is_incremental() %}
-        where activity_events.timestamp >= (
+        where activity_events."timestamp" >= (
             select {{ dbt.dateadd('day', 1 - window_days, 'cast(min(affected_days.day) as ' ~ dbt.type_timestamp() ~ ')') }}
             from affected_days
         )
     {% endif %}
-    group by cast(activity_events.timestamp as date), activity_events.uid
+    group by cast(activity_events."timestamp" as date), activity_events.uid
 
 ),
 

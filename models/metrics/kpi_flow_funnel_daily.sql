@@ -45,7 +45,7 @@ flow_events as (
     select
         flow_id,
         type,
-        timestamp
+        "timestamp"
     from {{ ref('flow_events') }}
 
 ),
@@ -75,13 +75,13 @@ touched_flows as (
 
 affected_days as (
 
-    select distinct cast(flow_events.timestamp as date) as day
+    select distinct cast(flow_events."timestamp" as date) as day
     from flow_events
     inner join touched_flows
         on flow_events.flow_id = touched_flows.flow_id
     where
         flow_events.type = 'flow.begin'
-        and flow_events.timestamp >= (select min(touched_flows.begin_time) from touched_flows)
+        and flow_events."timestamp" >= (select min(touched_flows.begin_time) from touched_flows)
 
 ),
 
@@ -117,7 +117,7 @@ flow_events_of_flows as (
     from flow_events
     inner join flows
         on flow_events.flow_id = flows.flow_id
-    where flow_events.timestamp >= (
+    where flow_events."timestamp" >= (
         select {{ dbt.dateadd('day', -1, 'cast(min(flows.day) as ' ~ dbt.type_timestamp() ~ ')') }}
         from flows
     )
