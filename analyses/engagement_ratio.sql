@@ -17,18 +17,25 @@ engagement as (
 
 ),
 
+first_full_window as (
+
+    select
+        {{ dbt.dateadd('day', var('monthly_active_window_days') - 1, 'min(day)') }}
+            as first_day
+    from engagement
+
+),
+
 final as (
 
     select
-        day,
-        daily_active_users,
-        monthly_active_users,
-        engagement_ratio,
-        day < (
-            select {{ dbt.dateadd('day', var('monthly_active_window_days') - 1, 'min(day)') }}
-            from engagement
-        ) as window_truncated
+        engagement.day,
+        engagement.daily_active_users,
+        engagement.monthly_active_users,
+        engagement.engagement_ratio,
+        engagement.day < first_full_window.first_day as window_truncated
     from engagement
+    cross join first_full_window
 
 )
 

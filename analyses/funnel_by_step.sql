@@ -22,14 +22,14 @@ funnel as (
 steps as (
 
     {% for step in steps %}
-        select
-            {{ loop.index }} as step_order,
-            '{{ step }}' as step,
-            flow_kind,
-            sum(flows_{{ step }}) as flows
-        from funnel
-        group by flow_kind
-        {% if not loop.last %}union all{% endif %}
+    select
+        {{ loop.index }} as step_order,
+        '{{ step }}' as step,
+        flow_kind,
+        sum(flows_{{ step }}) as flows
+    from funnel
+    group by flow_kind
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

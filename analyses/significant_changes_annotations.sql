@@ -18,4 +18,4 @@ final as (
 )
 
 select * from final
-order by train desc, component, change
+order by train desc, component asc, change asc

@@ -12,15 +12,15 @@ catalogue_steps as (
 
     select distinct funnel_step
     from {{ ref('flow_event_catalogue') }}
-    where funnel_step is not null and funnel_step <> ''
+    where funnel_step is not null and funnel_step != ''
 
 ),
 
 known_steps as (
 
     {% for step in known_steps %}
-        select cast('{{ step }}' as {{ dbt.type_string() }}) as funnel_step
-        {% if not loop.last %}union all{% endif %}
+    select cast('{{ step }}' as {{ dbt.type_string() }}) as funnel_step
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

@@ -71,7 +71,9 @@ affected_days as (
         on flow_events.flow_id = touched_flows.flow_id
     where
         flow_events.type = 'flow.begin'
-        and flow_events."timestamp" >= (select min(touched_flows.begin_time) from touched_flows)
+        and flow_events."timestamp" >= (
+            select min(touched_flows.begin_time) from touched_flows
+        )
 
 ),
 
@@ -87,7 +89,7 @@ completed_flows as (
     from flow_metadata
     where
         completed
-        {% if is_incremental() %}
+    {% if is_incremental() %}
             and begin_time >= (
                 select cast(min(affected_days.day) as {{ dbt.type_timestamp() }})
                 from affected_days
@@ -97,8 +99,18 @@ completed_flows as (
 
 ),
 
+{# The range prune of the events: a day before the first day, for clock skew between servers. #}
+events_range as (
+
+    select
+        {{ dbt.dateadd('day', -1, 'cast(min(day) as ' ~ dbt.type_timestamp() ~ ')') }}
+            as first_timestamp
+    from completed_flows
+
+),
+
 {# The first flow.complete of each flow (by timestamp, then flow_time): its flow_time is the
-   time the connection took. The range prune allows a day of clock skew, as in the funnel. #}
+   time the connection took. #}
 completions as (
 
     select
@@ -113,10 +125,7 @@ completions as (
         on flow_events.flow_id = completed_flows.flow_id
     where
         flow_events.type = 'flow.complete'
-        and flow_events."timestamp" >= (
-            select {{ dbt.dateadd('day', -1, 'cast(min(completed_flows.day) as ' ~ dbt.type_timestamp() ~ ')') }}
-            from completed_flows
-        )
+        and flow_events."timestamp" >= (select events_range.first_timestamp from events_range)
 
 ),
 

@@ -74,8 +74,8 @@ affected_days as (
                 active_days.day >= touched_days.day
                 and active_days.day < {{ dbt.dateadd('day', window_days, 'touched_days.day') }}
     {% else %}
-        select active_days.day
-        from active_days
+    select active_days.day
+    from active_days
     {% endif %}
 
 ),
@@ -108,8 +108,8 @@ windowed as (
     from affected_days
     inner join user_days
         on
-            user_days.day <= affected_days.day
-            and user_days.day > {{ dbt.dateadd('day', -window_days, 'affected_days.day') }}
+            affected_days.day >= user_days.day
+            and {{ dbt.dateadd('day', -window_days, 'affected_days.day') }} < user_days.day
 
 ),
 

@@ -25,6 +25,7 @@
 }}
 
 {%- set steps = fxa_metrics.funnel_steps() %}
+{%- set quoted_steps = "'" ~ steps | join("', '") ~ "'" %}
 
 with
 
@@ -57,7 +58,7 @@ catalogue as (
         match_kind,
         funnel_step
     from {{ ref('flow_event_catalogue') }}
-    where funnel_step in ('{{ steps | join("', '") }}')
+    where funnel_step in ({{ quoted_steps }})
 
 ),
 
@@ -81,7 +82,9 @@ affected_days as (
         on flow_events.flow_id = touched_flows.flow_id
     where
         flow_events.type = 'flow.begin'
-        and flow_events."timestamp" >= (select min(touched_flows.begin_time) from touched_flows)
+        and flow_events."timestamp" >= (
+            select min(touched_flows.begin_time) from touched_flows
+        )
 
 ),
 
@@ -109,6 +112,15 @@ flows as (
 
 {# Events of the selected flows. A flow's events follow its begin by at most its lifetime
    (two hours), but clocks of the two servers differ, so the range prune allows a day. #}
+events_range as (
+
+    select
+        {{ dbt.dateadd('day', -1, 'cast(min(day) as ' ~ dbt.type_timestamp() ~ ')') }}
+            as first_timestamp
+    from flows
+
+),
+
 flow_events_of_flows as (
 
     select
@@ -117,10 +129,7 @@ flow_events_of_flows as (
     from flow_events
     inner join flows
         on flow_events.flow_id = flows.flow_id
-    where flow_events."timestamp" >= (
-        select {{ dbt.dateadd('day', -1, 'cast(min(flows.day) as ' ~ dbt.type_timestamp() ~ ')') }}
-        from flows
-    )
+    where flow_events."timestamp" >= (select events_range.first_timestamp from events_range)
 
 ),
 
@@ -151,12 +160,12 @@ flow_steps as (
 
     select
         flow_events_of_flows.flow_id,
-        max(case when flow_events_of_flows.type = 'account.login' then 1 else 0 end)
-            as has_account_login,
         {% for step in steps %}
-            max(case when event_type_steps.funnel_step = '{{ step }}' then 1 else 0 end)
-                as reached_{{ step }}{{ ',' if not loop.last }}
+        max(case when event_type_steps.funnel_step = '{{ step }}' then 1 else 0 end)
+            as reached_{{ step }},
         {% endfor %}
+        max(case when flow_events_of_flows.type = 'account.login' then 1 else 0 end)
+            as has_account_login
     from flow_events_of_flows
     left join event_type_steps
         on flow_events_of_flows.type = event_type_steps.type
@@ -177,7 +186,7 @@ flows_classified as (
         ) as flow_kind,
         case when flows.completed then 1 else 0 end as is_completed,
         {% for step in steps %}
-            coalesce(flow_steps.reached_{{ step }}, 0) as reached_{{ step }},
+        coalesce(flow_steps.reached_{{ step }}, 0) as reached_{{ step }},
         {% endfor %}
         flows._loaded_at
     from flows
@@ -194,7 +203,7 @@ daily as (
         cast(count(*) as {{ dbt.type_bigint() }}) as flows_begun,
         cast(sum(is_completed) as {{ dbt.type_bigint() }}) as flows_completed,
         {% for step in steps %}
-            cast(sum(reached_{{ step }}) as {{ dbt.type_bigint() }}) as flows_{{ step }},
+        cast(sum(reached_{{ step }}) as {{ dbt.type_bigint() }}) as flows_{{ step }},
         {% endfor %}
         max(_loaded_at) as _loaded_at
     from flows_classified
@@ -232,7 +241,7 @@ final as (
         flows_begun,
         flows_completed,
         {% for step in steps %}
-            flows_{{ step }},
+        flows_{{ step }},
         {% endfor %}
         _loaded_at
     from daily

@@ -106,8 +106,8 @@ affected_days as (
         inner join touched_multi_device_days
             on present_days.day = touched_multi_device_days.day
     {% else %}
-        select present_days.day
-        from present_days
+    select present_days.day
+    from present_days
     {% endif %}
 
 ),
