@@ -29,7 +29,7 @@ LOADED_AT = datetime(2017, 3, 4, 6, 0, 0)
 FLOWS_PER_DAY = 9
 
 
-def _hex(text: str, length: int) -> str:
+def hex_id(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
@@ -38,7 +38,7 @@ def _flow_rows() -> list[tuple[Any, ...]]:
     rows: list[dict[str, Any]] = []
     for day in DAYS:
         for i in range(FLOWS_PER_DAY):
-            flow_id = _hex(f"flow-{day:%Y%m%d}-{i}", 64)
+            flow_id = hex_id(f"flow-{day:%Y%m%d}-{i}", 64)
             sign_up = i % 2 == 0
             view = "signup" if sign_up else "signin"
             path = [
@@ -83,13 +83,18 @@ def _activity_rows() -> list[tuple[Any, ...]]:
                     {
                         "timestamp": day + timedelta(hours=9, minutes=user * 5 + device),
                         "type": "account.signed",
-                        "uid": _hex(f"user-{user}", 64),
-                        "device_id": _hex(f"device-{user}-{device}", 32),
+                        "uid": hex_id(f"user-{user}", 64),
+                        "device_id": hex_id(f"device-{user}-{device}", 32),
                         "service": "sync",
                         "source_line": len(rows) + 1,
                     }
                 )
     return [_as_tuple("activity_events", row) for row in rows]
+
+
+def raw_row(table: str, **values: Any) -> tuple[Any, ...]:
+    """One raw row of `table` (unspecified columns NULL, fixture lineage)."""
+    return _as_tuple(table, values)
 
 
 def _as_tuple(table: str, values: dict[str, Any]) -> tuple[Any, ...]:
@@ -156,15 +161,21 @@ def dbt_environment(**extra: str) -> dict[str, str]:
     }
 
 
-def build_duckdb(folder: Path) -> Warehouse:
+def insert_duckdb(database: Path, rows_by_table: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Create the raw tables if needed and append rows (one multi-row insert per table)."""
     import duckdb
 
-    database = folder / "kpi.duckdb"
     with duckdb.connect(str(database)) as con:
         for statement in create_all_sql("duckdb"):
             con.execute(statement)
-        for table, rows in fixture_rows().items():
-            con.execute(_insert_sql(table, len(rows), "?"), [v for row in rows for v in row])
+        for table, rows in rows_by_table.items():
+            if rows:
+                con.execute(_insert_sql(table, len(rows), "?"), [v for row in rows for v in row])
+
+
+def build_duckdb(folder: Path) -> Warehouse:
+    database = folder / "kpi.duckdb"
+    insert_duckdb(database, fixture_rows())
     environment = dbt_environment(FXA_DUCKDB_PATH=str(database))
     warehouse = Warehouse("duckdb", environment, folder / "target")
     warehouse.build()
