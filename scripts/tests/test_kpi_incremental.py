@@ -19,9 +19,9 @@ from kpi_warehouse import (
     DAYS,
     LOADED_AT,
     Warehouse,
-    hex_id,
     dbt_environment,
     fixture_rows,
+    hex_id,
     insert_duckdb,
     raw_row,
 )
