@@ -24,6 +24,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 .PHONY: venv
 venv: $(STAMP) ## create the virtualenv and install the pinned packages
 
+.PHONY: bench-load
+bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
+	$(PY) scripts/bench_load.py
+
 # --- docs site (issue 5) ---------------------------------------------------------------
 DOCS_PORT ?= 8080
 
