@@ -81,3 +81,14 @@ clean: ## remove build output, scratch databases and demo logs (keeps .venv and 
 .PHONY: bench-load
 bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
 	$(PY) scripts/bench_load.py
+
+# --- docs site (issue 5) ---------------------------------------------------------------
+DOCS_PORT ?= 8080
+
+.PHONY: docs
+docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehouse for the catalog)
+	$(DBT) docs generate
+
+.PHONY: docs-serve
+docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
