@@ -23,3 +23,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 .PHONY: venv
 venv: $(STAMP) ## create the virtualenv and install the pinned packages
+
+.PHONY: daily
+daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
+	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
+	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
