@@ -21,8 +21,14 @@
       - for daily_activity_per_device: that of activity_events (its input);
       - for daily_multi_device_users: that of daily_activity_per_device minus
         `multi_device_window_days` (each day needs the N days before it);
-      - for a `<table>_sampled_<rate>` model: that of `<table>`.
-    flow_events and flow_metadata are built from staging (raw), so they are independent.
+      - for a `<table>_sampled_<rate>` model: that of `<table>`;
+      - flow_events and flow_metadata (built from staging, not from each other) keep the
+        smaller of their two entries, and so do their samples of one rate.
+    What is dropped: from flow_events whole flows, those without any event on or after the
+    cut-off (a flow active across the cut-off stays whole); from flow_metadata the flows that
+    began before the cut-off; elsewhere the rows whose time column is before the cut-off.
+    So every flow_metadata row still has all of its flow's events in flow_events, and the
+    checks joining the two (begin before last event, completed has flow.complete) hold.
     The raw tables are never trimmed: they are the source of every rebuild.
 #}
 
@@ -63,13 +69,25 @@
             "var retention_days must be a mapping {model name: days | null}, got: "
             ~ configured) }}
     {%- endif -%}
-    {%- set own = configured.get(model_name) -%}
-    {%- if own is not none and (own is not number or own < 1 or own != (own | int)) -%}
-        {{ exceptions.raise_compiler_error(
-            "retention_days." ~ model_name ~ " must be a whole number of days >= 1 or null, got: "
-            ~ own) }}
-    {%- endif -%}
     {%- set base_name = fxa_metrics.retention_base_name(model_name) -%}
+    {%- set suffix = model_name[base_name | length:] -%}
+    {#- flow_events and flow_metadata (and their samples of one rate) are trimmed together -#}
+    {%- if base_name in ['flow_events', 'flow_metadata'] -%}
+        {%- set names = ['flow_events' ~ suffix, 'flow_metadata' ~ suffix] -%}
+    {%- else -%}
+        {%- set names = [model_name] -%}
+    {%- endif -%}
+    {%- set own = namespace(days=none) -%}
+    {%- for name in names -%}
+        {%- set days = configured.get(name) -%}
+        {%- if days is not none and (days is not number or days < 1 or days != (days | int)) -%}
+            {{ exceptions.raise_compiler_error(
+                "retention_days." ~ name ~ " must be a whole number of days >= 1 or null, got: "
+                ~ days) }}
+        {%- endif -%}
+        {%- set own.days = fxa_metrics.retention_min_days(
+            own.days, days | int if days is not none else none) -%}
+    {%- endfor -%}
     {%- set upstream = none -%}
     {%- if base_name != model_name -%}
         {%- set upstream = fxa_metrics.retention_effective_days(base_name) -%}
@@ -87,7 +105,7 @@
             {%- endif -%}
         {%- endif -%}
     {%- endif -%}
-    {{- return(fxa_metrics.retention_min_days(own | int if own is not none else none, upstream)) -}}
+    {{- return(fxa_metrics.retention_min_days(own.days, upstream)) -}}
 {% endmacro %}
 
 {#- The first date kept by a retention of `days` days, as a 'YYYY-MM-DD' string. -#}
@@ -102,6 +120,28 @@
     {{- return((reference_date - modules.datetime.timedelta(days=days - 1)).isoformat()) -}}
 {% endmacro %}
 
+{#-
+    The rows a retention with cut-off date `cutoff` drops from `relation`, as a predicate:
+    - flow_events (and its samples): whole flows, those with no event on or after the cut-off
+      (a flow is never cut in two; flows active across the cut-off stay whole);
+    - every other table: the rows whose time column is before the cut-off.
+-#}
+{% macro retention_dropped(relation, model_name, cutoff) %}
+    {%- set column = fxa_metrics.retention_column(model_name) -%}
+    {%- if column is none -%}
+        {{ exceptions.raise_compiler_error(
+            "retention_days names " ~ model_name ~ ", which has no retention column"
+            ~ " (macros/retention.sql)") }}
+    {%- endif -%}
+    {%- set literal = "cast('" ~ cutoff ~ "' as "
+        ~ ('date' if column == 'day' else dbt.type_timestamp()) ~ ")" -%}
+    {%- if fxa_metrics.retention_base_name(model_name) == 'flow_events' -%}
+        {{- return(column ~ " < " ~ literal ~ " and flow_id not in (select flow_id from "
+            ~ relation ~ " where " ~ column ~ " >= " ~ literal ~ ")") -}}
+    {%- endif -%}
+    {{- return(column ~ " < " ~ literal) -}}
+{% endmacro %}
+
 {% macro retention_delete(relation) %}
     {{- return(adapter.dispatch('retention_delete', 'fxa_metrics')(relation)) -}}
 {% endmacro %}
@@ -110,15 +150,8 @@
     {%- set model_name = relation.identifier -%}
     {%- set days = fxa_metrics.retention_effective_days(model_name) -%}
     {%- if days is not none -%}
-        {%- set column = fxa_metrics.retention_column(model_name) -%}
-        {%- if column is none -%}
-            {{ exceptions.raise_compiler_error(
-                "retention_days names " ~ model_name ~ ", which has no retention column"
-                ~ " (macros/retention.sql)") }}
-        {%- endif -%}
         {%- set cutoff = fxa_metrics.retention_cutoff_date(days) -%}
-        {%- set literal_type = 'date' if column == 'day' else dbt.type_timestamp() -%}
         delete from {{ relation }}
-        where {{ column }} < cast('{{ cutoff }}' as {{ literal_type }})
+        where {{ fxa_metrics.retention_dropped(relation, model_name, cutoff) }}
     {%- endif -%}
 {%- endmacro %}

@@ -21,6 +21,7 @@ MODELS = [
     "daily_activity_per_device",
     "daily_multi_device_users",
     "flow_events_sampled_10",
+    "flow_metadata_sampled_10",
     "activity_events_sampled_50",
 ]
 INLINE = (
@@ -72,9 +73,14 @@ def test_effective_retention_and_cutoffs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     sql = rendered(result.stdout)
     assert sql == {
+        # whole flows: those without an event on or after the cut-off
         "flow_events": 'delete from "analytics"."flow_events"'
-        " where \"timestamp\" < cast('2026-10-29' as timestamp)",
-        "flow_metadata": "",  # not configured: kept whole, no statement
+        " where \"timestamp\" < cast('2026-10-29' as timestamp) and flow_id not in"
+        ' (select flow_id from "analytics"."flow_events"'
+        " where \"timestamp\" >= cast('2026-10-29' as timestamp))",
+        # not configured itself, but trimmed with flow_events (the smaller of the two)
+        "flow_metadata": 'delete from "analytics"."flow_metadata"'
+        " where begin_time < cast('2026-10-29' as timestamp)",
         "activity_events": 'delete from "analytics"."activity_events"'
         " where \"timestamp\" < cast('2025-10-24' as timestamp)",
         # 500 asked, but its input activity_events keeps 400
@@ -85,7 +91,12 @@ def test_effective_retention_and_cutoffs(tmp_path):
         " where day < cast('2026-08-30' as date)",
         # 365 asked, but flow_events keeps 30
         "flow_events_sampled_10": 'delete from "analytics"."flow_events_sampled_10"'
-        " where \"timestamp\" < cast('2026-10-29' as timestamp)",
+        " where \"timestamp\" < cast('2026-10-29' as timestamp) and flow_id not in"
+        ' (select flow_id from "analytics"."flow_events_sampled_10"'
+        " where \"timestamp\" >= cast('2026-10-29' as timestamp))",
+        # trimmed with flow_events_sampled_10, its flows' events
+        "flow_metadata_sampled_10": 'delete from "analytics"."flow_metadata_sampled_10"'
+        " where begin_time < cast('2026-10-29' as timestamp)",
         # no own entry: follows activity_events
         "activity_events_sampled_50": 'delete from "analytics"."activity_events_sampled_50"'
         " where \"timestamp\" < cast('2025-10-24' as timestamp)",
