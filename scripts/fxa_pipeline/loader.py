@@ -1,0 +1,411 @@
+"""Load raw log files into the `raw` tables (CONTRACT.md section 1): the loader's orchestration.
+
+Per file: SHA-256 → ledger check (skip, or replace with `--force` / when the file changed) →
+one transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) →
+parse the chunk's distinct user agents in Python (useragent.py) → append flow events, activity
+events and rejected lines to the sink → ledger row → commit. Any error rolls the file back.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+import pyarrow as pa
+
+from fxa_pipeline import normalise, reading
+from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
+from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
+from fxa_pipeline.sinks import LedgerRow, Sink
+from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
+from fxa_pipeline.useragent import AgentCache
+
+# Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
+# any uid raises MissingKeyError before anything of it is written.
+_NO_KEY = HmacKey(b"fxa-metrics: no key configured")
+
+_FLOW_SOURCE = {
+    "ua_browser": "coalesce(p.ua_browser, a.ua_browser)",
+    "ua_version": "coalesce(p.ua_version, a.ua_version)",
+    "ua_os": "coalesce(p.ua_os, a.ua_os)",
+}
+
+
+@dataclass
+class FileCounts:
+    lines: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    ignored: int = 0
+
+    def add(self, other: FileCounts) -> None:
+        self.lines += other.lines
+        self.loaded += other.loaded
+        self.rejected += other.rejected
+        self.ignored += other.ignored
+
+
+@dataclass
+class RunSummary:
+    totals: FileCounts = field(default_factory=FileCounts)
+    loaded_files: int = 0
+    skipped_files: int = 0
+    failed_files: int = 0
+    missing_key: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.missing_key:
+            return 2
+        return 1 if self.failed_files else 0
+
+
+class Progress:
+    """A progress line on stderr for long files: rewritten in place on a terminal, else one
+    line every 15 seconds."""
+
+    def __init__(self, stream: TextIO, name: str, total_bytes: int) -> None:
+        self._stream = stream
+        self._name = name
+        self._total = max(total_bytes, 1)
+        self._tty = stream.isatty()
+        self._start = time.monotonic()
+        self._last = self._start
+        self._shown = False
+
+    def update(self, position: int, lines: int) -> None:
+        now = time.monotonic()
+        if now - self._last < (1.0 if self._tty else 15.0):
+            return
+        self._last = now
+        rate = lines / max(now - self._start, 1e-9)
+        text = (
+            f"{self._name}: {100 * position / self._total:5.1f}% "
+            f"{lines:,} lines ({rate:,.0f} lines/s)"
+        )
+        if self._tty:
+            self._stream.write("\r" + text + "\x1b[K")
+            self._shown = True
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def done(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path)
+                if child.is_file() and not any(p.startswith(".") for p in relative.parts):
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+class Loader:
+    def __init__(
+        self,
+        sink: Sink,
+        key: HmacKey | None,
+        *,
+        force: bool = False,
+        chunk_bytes: int = reading.DEFAULT_CHUNK_BYTES,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.sink = sink
+        self.key = key
+        self.force = force
+        self.chunk_bytes = chunk_bytes
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.agents = AgentCache()
+        self.summary = RunSummary()
+
+    # ---- files -------------------------------------------------------------------------
+    def load_paths(self, paths: Iterable[Path]) -> RunSummary:
+        self.sink.ensure_schema()
+        for path in iter_files(paths):
+            self.load_file(path)
+        totals = self.summary.totals
+        self.out.write(
+            f"total: {self.summary.loaded_files} files loaded, {self.summary.skipped_files} "
+            f"skipped, {self.summary.failed_files} failed; {totals.lines} lines, "
+            f"{totals.loaded} loaded, {totals.rejected} rejected, {totals.ignored} ignored\n"
+        )
+        return self.summary
+
+    def load_file(self, path: Path) -> FileCounts | None:
+        name = str(path.resolve())
+        sha256 = reading.sha256_of(path)
+        entries = self.sink.ledger_entries(name, sha256)
+        same = [entry for entry in entries if entry.file_sha256 == sha256]
+        if same and not self.force:
+            where = "" if any(e.file_name == name for e in same) else f" as {same[0].file_name}"
+            self.out.write(f"{name}: skipped: already loaded{where}\n")
+            self.summary.skipped_files += 1
+            return None
+        replace = {entry.file_name for entry in same} | ({name} if self.force else set())
+        changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
+        if changed:
+            self.err.write(
+                f"warning: {name} changed since it was loaded (SHA-256 {changed[0].file_sha256}"
+                f" is now {sha256}): replacing its rows\n"
+            )
+            replace.add(name)
+        started = time.monotonic()
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        self.sink.begin()
+        try:
+            if replace:
+                self.sink.delete_files(sorted(replace))
+            counts = self._load_rows(path, name, loaded_at)
+            self.sink.write_ledger(
+                LedgerRow(
+                    name,
+                    sha256,
+                    counts.lines,
+                    counts.loaded,
+                    counts.rejected,
+                    counts.ignored,
+                    loaded_at,
+                )
+            )
+            self.sink.commit()
+        except MissingKeyError as error:
+            self.sink.rollback()
+            self.err.write(f"error: {name}: {error}\n")
+            self.summary.failed_files += 1
+            self.summary.missing_key = True
+            return None
+        except (reading.FileReadError, OSError, duckdb.Error) as error:
+            self.sink.rollback()
+            self.err.write(f"error: {name}: {error}\n")
+            self.summary.failed_files += 1
+            return None
+        except BaseException:
+            self.sink.rollback()
+            raise
+        elapsed = max(time.monotonic() - started, 1e-9)
+        self.out.write(
+            f"{name}: {counts.lines} lines, {counts.loaded} loaded, {counts.rejected} rejected, "
+            f"{counts.ignored} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
+        )
+        self.out.flush()
+        self.summary.loaded_files += 1
+        self.summary.totals.add(counts)
+        return counts
+
+    # ---- chunks ------------------------------------------------------------------------
+    def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
+        counts = FileCounts()
+        file_format: FileFormat | None = None
+        progress = Progress(self.err, name, path.stat().st_size)
+        try:
+            for chunk in reading.iter_chunks(path, self.chunk_bytes):
+                if file_format is None:
+                    first = reading.first_nonblank_line(chunk.data)
+                    if first is not None:
+                        file_format = detect_format(first)
+                counts.add(self._load_chunk(chunk, file_format or "log", name, loaded_at))
+                progress.update(chunk.position, counts.lines)
+        finally:
+            progress.done()
+        if counts.lines != counts.loaded + counts.rejected + counts.ignored:
+            raise AssertionError(f"{name}: line accounting does not balance: {counts}")
+        return counts
+
+    def _load_chunk(
+        self, chunk: reading.Chunk, file_format: FileFormat, name: str, loaded_at: datetime
+    ) -> FileCounts:
+        engine = self.sink.engine
+        bad: list[reading.BadLine] = []
+        if reading.is_clean(chunk.data):
+            self._register_clean(engine, chunk)
+        else:
+            clean, bad = reading.split_dirty(chunk)
+            table = pa.table(
+                {
+                    "line_no": pa.array(clean.line_numbers, pa.int64()),
+                    "line": pa.array(clean.lines, pa.large_string()),
+                }
+            )
+            engine.register("_fxa_input", table)
+            engine.execute("create or replace temp table _fxa_lines as select * from _fxa_input")
+            engine.unregister("_fxa_input")
+
+        key = self.key or _NO_KEY
+        if file_format == "csv":
+            self._register_quoted_csv(engine)
+            engine.execute(normalise.csv_parse_sql())
+        else:
+            engine.execute(normalise.log_parse_sql(), key.sql_parameters())
+
+        kinds = dict(
+            engine.execute("select kind, count(*) from _fxa_parsed group by kind").fetchall()
+        )
+        rejected_rows = engine.execute(
+            "select p.line_no, p.reason, l.line from _fxa_parsed as p"
+            " inner join _fxa_lines as l on p.line_no = l.line_no"
+            " where p.kind = 'rejected' order by p.line_no"
+        ).fetchall()
+        rejects = [(n, reason, text) for n, reason, text in rejected_rows]
+        rejects += [(b.line_number, b.reason, b.text) for b in bad]
+
+        if self.key is None and file_format == "log":
+            (with_uid,) = engine.execute(
+                "select count(*) from _fxa_parsed"
+                " where kind in ('flow', 'activity') and uid is not null"
+            ).fetchone() or (0,)
+            if with_uid or any(contains_uid(text) for _, _, text in rejects):
+                raise MissingKeyError(
+                    f"this file holds uids and {KEY_VARIABLE} is not set, so they cannot be "
+                    f"HMACed; nothing of the file was written. Set {KEY_VARIABLE} to the "
+                    "warehouse's uid HMAC key and rerun."
+                )
+
+        if file_format == "log":
+            self._register_agents(engine)
+            agents_join = "left join _fxa_agents as a on p.agent = a.agent"
+        else:
+            agents_join = ""
+        lineage = (
+            f"{normalise.sql_string(name)}, p.line_no,"
+            f" cast({normalise.sql_string(loaded_at.isoformat(sep=' '))} as timestamp)"
+        )
+        for table, kind in (("flow_events", "flow"), ("activity_events", "activity")):
+            if not kinds.get(kind):
+                continue
+            columns = []
+            for column in RAW_TABLES[table][:-3]:
+                if column.name in _FLOW_SOURCE and agents_join:
+                    columns.append(_FLOW_SOURCE[column.name])
+                else:
+                    columns.append(f'p."{column.name}"')
+            query = (
+                f"select {', '.join(columns)}, {lineage} from _fxa_parsed as p {agents_join}"
+                f" where p.kind = '{kind}'"
+            )
+            self.sink.append(table, query)
+
+        if rejects:
+            self._append_rejects(rejects, name, loaded_at)
+
+        return FileCounts(
+            lines=chunk.line_count,
+            loaded=kinds.get("flow", 0) + kinds.get("activity", 0),
+            rejected=len(rejects),
+            ignored=kinds.get("ignored", 0),
+        )
+
+    @staticmethod
+    def _register_clean(engine: duckdb.DuckDBPyConnection, chunk: reading.Chunk) -> None:
+        data = chunk.data
+        offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+        array = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+        engine.register("_fxa_input", pa.table({"chunk": array}))
+        line = "rtrim(line, chr(13))" if b"\r" in data else "line"
+        engine.execute(
+            f"""
+            create or replace temp table _fxa_lines as
+            select line_no, {line} as line from (
+                select
+                    {chunk.first_line - 1} + generate_subscripts(parts, 1) as line_no,
+                    unnest(parts) as line
+                from (select string_split(chunk, chr(10)) as parts from _fxa_input)
+            )
+            """
+        )
+        engine.unregister("_fxa_input")
+
+    @staticmethod
+    def _register_quoted_csv(engine: duckdb.DuckDBPyConnection) -> None:
+        quoted = engine.execute(
+            "select line_no, line from _fxa_lines where contains(line, '\"')"
+        ).fetchall()
+        numbers, fields, errors = [], [], []
+        for number, line in quoted:
+            parsed, error = parse_csv_line(line)
+            numbers.append(number)
+            fields.append(parsed)
+            errors.append(error)
+        table = pa.table(
+            {
+                "line_no": pa.array(numbers, pa.int64()),
+                "fields": pa.array(fields, pa.list_(pa.string())),
+                "error": pa.array(errors, pa.string()),
+            }
+        )
+        engine.register("_fxa_quoted_input", table)
+        engine.execute(
+            "create or replace temp table _fxa_csv_quoted as select * from _fxa_quoted_input"
+        )
+        engine.unregister("_fxa_quoted_input")
+
+    def _register_agents(self, engine: duckdb.DuckDBPyConnection) -> None:
+        agents = [
+            row[0]
+            for row in engine.execute(
+                "select distinct agent from _fxa_parsed"
+                " where kind in ('flow', 'activity') and agent is not null"
+            ).fetchall()
+        ]
+        parsed = self.agents.lookup(agents)
+        table = pa.table(
+            {
+                "agent": pa.array(agents, pa.string()),
+                "ua_browser": pa.array([p.ua_browser for p in parsed], pa.string()),
+                "ua_version": pa.array([p.ua_version for p in parsed], pa.string()),
+                "ua_os": pa.array([p.ua_os for p in parsed], pa.string()),
+            }
+        )
+        engine.register("_fxa_agents_input", table)
+        engine.execute(
+            "create or replace temp table _fxa_agents as select * from _fxa_agents_input"
+        )
+        engine.unregister("_fxa_agents_input")
+
+    def _append_rejects(
+        self, rejects: list[tuple[int, str, str]], name: str, loaded_at: datetime
+    ) -> None:
+        key = self.key
+        texts = []
+        for _, _, text in rejects:
+            if key is not None:
+                text = redact_uids(text, key)
+            texts.append(_truncate(text, RAW_LINE_TEXT))
+        table = pa.table(
+            {
+                "source_file": pa.array([name] * len(rejects), pa.string()),
+                "line_number": pa.array([n for n, _, _ in rejects], pa.int64()),
+                "reason": pa.array([r for _, r, _ in rejects], pa.string()),
+                "raw_line": pa.array(texts, pa.string()),
+                "loaded_at": pa.array([loaded_at] * len(rejects), pa.timestamp("us")),
+            }
+        )
+        engine = self.sink.engine
+        engine.register("_fxa_rejects_input", table)
+        engine.execute(
+            "create or replace temp table _fxa_rejects as select * from _fxa_rejects_input"
+        )
+        engine.unregister("_fxa_rejects_input")
+        self.sink.append("rejected_lines", "select * from _fxa_rejects")
+
+
+def _truncate(text: str, limit: int) -> str:
+    """At most `limit` characters (raw_schema sizes Redshift's VARCHAR for them)."""
+    return text[:limit]

@@ -1,0 +1,459 @@
+"""CONTRACT.md 1c as SQL: one batch of numbered lines in, one row per line with its fate out.
+
+The loader hands each batch to DuckDB as a table `_fxa_lines(line_no, line)` and builds the temp
+table `_fxa_parsed` with one row per line: `kind` (`flow`, `activity`, `ignored`, `rejected`),
+`reason` (for rejected lines), and the normalised columns. JSON is parsed once per line with
+DuckDB's vectorised `json_transform`; the rare lines that need a closer look (invalid JSON, a
+non-string in a string field) are examined again only on that path. uids are HMACed in the same
+statement (`uid_hmac.HmacKey.sql_expression`), so a raw uid is never materialised.
+
+Rules (the decisions of the project lead, see docs/loader.md):
+- Every string field: JSON `null`, missing, `""` and `none` become NULL; a JSON number is kept as
+  its text; an object, array or boolean rejects the line (`field X is not a string`).
+- Required: `event` (`type` in CSV), `flow_id` for flow events, `uid` for activity events, a
+  time. `flow_id` must be 64 hex characters and `device_id` (when present) 32, any case, stored
+  lowercase.
+- `flow_time` is optional (NULL when missing); when present it must be an integral number >= 0
+  (a JSON integer, an integral float such as 5321.0, or a string of digits).
+- Time: `Fields.time` (a JSON number = epoch milliseconds, a string = ISO-8601 with `Z` or an
+  offset, converted to UTC) else the envelope `Timestamp` (epoch nanoseconds); CSV: epoch seconds,
+  integer or decimal. Truncated to milliseconds. Outside [2000-01-01, 2100-01-01) the line is
+  rejected (`time out of range`).
+- `flow.<view>.begin` is stored as `flow.begin`; `utm_*` values that do not match
+  `^[\\w.%-]+$` or are longer than 100 characters become NULL.
+- A value longer than its raw_schema column rejects the line (`field X longer than N
+  characters`).
+"""
+
+from __future__ import annotations
+
+from fxa_pipeline.parsing import TEXT_MODE_PATTERN
+from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT
+from fxa_pipeline.uid_hmac import HmacKey
+
+MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z (excluded)
+
+# Fields read as strings from a log line's Fields object.
+LOG_STRING_FIELDS = (
+    "event",
+    "flow_id",
+    "userAgent",
+    "service",
+    "context",
+    "entrypoint",
+    "migration",
+    "utm_campaign",
+    "utm_content",
+    "utm_medium",
+    "utm_source",
+    "utm_term",
+    "locale",
+    "uid",
+    "device_id",
+)
+UTM_FIELDS = ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term")
+FLOW_TEXT_FIELDS = ("context", "entrypoint", "migration", "service", "locale")
+
+PARSED_COLUMNS = (
+    "line_no",
+    "kind",
+    "reason",
+    "timestamp",
+    "type",
+    "flow_id",
+    "flow_time",
+    "agent",
+    "ua_browser",
+    "ua_version",
+    "ua_os",
+    "context",
+    "entrypoint",
+    "migration",
+    "service",
+    "utm_campaign",
+    "utm_content",
+    "utm_medium",
+    "utm_source",
+    "utm_term",
+    "locale",
+    "uid",
+    "device_id",
+)
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _null_if_empty(expression: str) -> str:
+    return f"nullif(nullif({expression}, ''), 'none')"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _log_structure() -> str:
+    fields = ", ".join(f'"{name}": "VARCHAR"' for name in LOG_STRING_FIELDS)
+    return (
+        '{"Type": "VARCHAR", "Timestamp": "JSON", "Fields": {'
+        + fields
+        + ', "time": "JSON", "flow_time": "JSON"}}'
+    )
+
+
+def _time_checks(ms: str, present: str, missing_reason: str) -> list[str]:
+    return [
+        f"when not ({present}) then {sql_string(missing_reason)}",
+        f"when {ms} is null or isnan({ms}) then 'time does not parse'",
+        f"when not ({ms} >= {MIN_EPOCH_MS} and {ms} < {MAX_EPOCH_MS}) then 'time out of range'",
+    ]
+
+
+def _length_check(column: str, label: str, limit: int) -> str:
+    return (
+        f"when length({column}) > {limit} then "
+        f"{sql_string(f'field {label} longer than {limit} characters')}"
+    )
+
+
+def _begin_normalised(column: str) -> str:
+    return (
+        f"case when suffix({column}, '.begin') and regexp_full_match({column}, 'flow\\..+\\.begin')"
+        f" then 'flow.begin' else {column} end"
+    )
+
+
+def _utm(column: str) -> str:
+    return (
+        f"case when strlen({column}) <= 100 and regexp_full_match({column}, '[\\w.%-]+')"
+        f" then {column} end"
+    )
+
+
+def _timestamp(ms: str) -> str:
+    return (
+        f"case when {ms} >= {MIN_EPOCH_MS} and {ms} < {MAX_EPOCH_MS}"
+        f" then epoch_ms(cast({ms} as bigint)) end"
+    )
+
+
+def _blank(line: str) -> str:
+    # regexp_full_match stops at the first other character: far cheaper than trim() = ''.
+    return f"regexp_full_match({line}, '[ \\t]*')"
+
+
+def log_parse_sql() -> str:
+    """SQL creating `_fxa_parsed` from `_fxa_lines` for a server log; parameters $ipad, $opad."""
+    field_columns = ",\n        ".join(
+        f"{_null_if_empty(f'j.Fields.{_quoted(name)}')} as {_quoted('f_' + name)}"
+        for name in LOG_STRING_FIELDS
+    )
+    not_string_checks = "\n            ".join(
+        f"when (starts_with(f_{name}, '{{') or starts_with(f_{name}, '[')"
+        f" or f_{name} in ('true', 'false'))"
+        f" and json_type(doc, '$.Fields.{name}') in ('OBJECT', 'ARRAY', 'BOOLEAN')"
+        f" then 'field {name} is not a string'"
+        for name in LOG_STRING_FIELDS
+    )
+    flow_length_checks = "\n            ".join(
+        "when is_flow and " + _length_check(f"f_{name}", name, SHORT_TEXT)[5:]
+        for name in FLOW_TEXT_FIELDS
+    )
+    time_checks = "\n            ".join(
+        _time_checks(
+            "ms", "time_json is not null or ts_json is not null", "missing required field time"
+        )
+    )
+    utm_columns = ",\n        ".join(f"{_utm('f_' + name)} as {name}" for name in UTM_FIELDS)
+    return f"""
+create or replace temp table _fxa_parsed as
+with
+src as (
+    select
+        line_no,
+        line,
+        case when starts_with(line, '{{') then null
+            else regexp_extract(line, {sql_string(TEXT_MODE_PATTERN)}, ['type', 'json'])
+        end as text_mode
+    from _fxa_lines
+),
+
+docs as (
+    select
+        line_no,
+        line,
+        case when text_mode.json <> ''
+            then '{{"Type":"' || text_mode.type || '","Fields":' || text_mode.json || '}}'
+            else line
+        end as doc
+    from src
+),
+
+transformed as (
+    select line_no, line, doc, try(json_transform(doc, {sql_string(_log_structure())})) as j
+    from docs
+),
+
+fields as (
+    select
+        line_no,
+        line,
+        doc,
+        j,
+        j."Type" as log_type,
+        j."Type" = 'flowEvent' as is_flow,
+        j."Type" = 'activityEvent' as is_activity,
+        -- JSON values as their JSON text (a cast of the JSON type itself would read true as 1)
+        cast(j."Timestamp" as varchar) as ts_json,
+        case when cast(j.Fields."time" as varchar) not in ('""', '"none"')
+            then cast(j.Fields."time" as varchar)
+        end as time_json,
+        cast(j.Fields.flow_time as varchar) as flow_time_json,
+        {field_columns}
+    from transformed
+),
+
+timed as (
+    select
+        *,
+        case
+            when time_json is not null and starts_with(time_json, '"')
+                then cast(epoch_ms(try_cast(time_json ->> '$' as timestamptz)) as double)
+            when time_json is not null then floor(try_cast(time_json as double))
+            when ts_json is not null
+                then coalesce(
+                    cast(try_cast(ts_json as bigint) // 1000000 as double),
+                    floor(try_cast(ts_json as double) / 1e6)
+                )
+        end as ms,
+        case
+            when flow_time_json is null or flow_time_json in ('""', '"none"') then null
+            when regexp_full_match(flow_time_json, '[0-9]{{1,18}}')
+                then cast(flow_time_json as bigint)
+            when regexp_full_match(flow_time_json, '"[0-9]{{1,18}}"')
+                then cast(substr(flow_time_json, 2, length(flow_time_json) - 2) as bigint)
+            when not starts_with(flow_time_json, '"')
+                and try_cast(flow_time_json as double) >= 0
+                and try_cast(flow_time_json as double) < 9.2e18
+                and try_cast(flow_time_json as double) = floor(try_cast(flow_time_json as double))
+                then cast(try_cast(flow_time_json as double) as bigint)
+        end as flow_time_value
+    from fields
+),
+
+checked as (
+    select
+        *,
+        case
+            when {_blank("line")} then null
+            when j is null
+                then case when json_valid(doc) then 'not a JSON object' else 'invalid JSON' end
+            when log_type is null
+                then case when json_type(doc) <> 'OBJECT' then 'not a JSON object'
+                    else 'missing required field Type' end
+            when not (is_flow or is_activity) then null
+            when contains(doc, '\\u0000') then 'a string contains an escaped NUL character'
+            {not_string_checks}
+            when f_event is null then 'missing required field event'
+            when is_flow and f_flow_id is null then 'missing required field flow_id'
+            when is_flow and not regexp_full_match(f_flow_id, '[0-9a-fA-F]{{64}}')
+                then 'flow_id is not 64 hex characters'
+            when is_activity and f_uid is null then 'missing required field uid'
+            when is_activity and f_device_id is not null
+                and not regexp_full_match(f_device_id, '[0-9a-fA-F]{{32}}')
+                then 'device_id is not 32 hex characters'
+            when is_flow and flow_time_json is not null and flow_time_value is null
+                and flow_time_json not in ('""', '"none"')
+                then 'flow_time is not an integer >= 0'
+            {time_checks}
+            {_length_check("f_event", "event", LONG_TEXT)}
+            {flow_length_checks}
+            when is_activity and {_length_check("f_service", "service", SHORT_TEXT)[5:]}
+        end as reason
+    from timed
+)
+
+select
+    line_no,
+    case
+        when {_blank("line")} then 'ignored'
+        when reason is not null then 'rejected'
+        when is_flow then 'flow'
+        when is_activity then 'activity'
+        else 'ignored'
+    end as kind,
+    reason,
+    {_timestamp("ms")} as "timestamp",
+    {_begin_normalised("f_event")} as "type",
+    lower(f_flow_id) as flow_id,
+    flow_time_value as flow_time,
+    f_userAgent as agent,
+    cast(null as varchar) as ua_browser,
+    cast(null as varchar) as ua_version,
+    cast(null as varchar) as ua_os,
+    f_context as context,
+    f_entrypoint as entrypoint,
+    f_migration as migration,
+    f_service as service,
+    {utm_columns},
+    f_locale as locale,
+    case when f_uid is not null then {HmacKey.sql_expression("f_uid")} end as uid,
+    lower(f_device_id) as device_id
+from checked
+"""
+
+
+# Legacy CSV exports (CONTRACT.md 1b): column positions (1-based) per layout.
+FLOW_CSV = {
+    "timestamp": 1,
+    "type": 2,
+    "flow_id": 3,
+    "flow_time": 4,
+    "ua_browser": 5,
+    "ua_version": 6,
+    "ua_os": 7,
+    "context": 8,
+    "entrypoint": 9,
+    "migration": 10,
+    "service": 11,
+    "utm_campaign": 12,
+    "utm_content": 13,
+    "utm_medium": 14,
+    "utm_source": 15,
+    "utm_term": 16,
+    "locale": 17,
+    "uid": 18,
+}
+ACTIVITY_CSV = {
+    "timestamp": 1,
+    "ua_browser": 2,
+    "ua_version": 3,
+    "ua_os": 4,
+    "uid": 5,
+    "type": 6,
+    "service": 7,
+    "device_id": 8,
+}
+CSV_COLUMN_NAMES = tuple(dict.fromkeys([*FLOW_CSV, *ACTIVITY_CSV]))
+
+
+def _csv_field(name: str) -> str:
+    flow = FLOW_CSV.get(name)
+    activity = ACTIVITY_CSV.get(name)
+    flow_sql = f"f[{flow}]" if flow else "null"
+    activity_sql = f"f[{activity}]" if activity else "null"
+    # f[17], f[18] and f[8] are NULL on the shorter layouts (list index past the end).
+    return _null_if_empty(f"case when is_flow then {flow_sql} else {activity_sql} end")
+
+
+def csv_parse_sql() -> str:
+    """SQL creating `_fxa_parsed` from `_fxa_lines` and `_fxa_csv_quoted` for a CSV export."""
+    columns = ",\n        ".join(f"{_csv_field(name)} as c_{name}" for name in CSV_COLUMN_NAMES)
+    short_checks = "\n            ".join(
+        _length_check(f"c_{name}", name, SHORT_TEXT)
+        for name in ("ua_browser", "ua_version", "ua_os", *FLOW_TEXT_FIELDS)
+    )
+    time_checks = "\n            ".join(
+        _time_checks("ms", "c_timestamp is not null", "missing required field timestamp")
+    )
+    utm_columns = ",\n    ".join(f"{_utm('c_' + name)} as {name}" for name in UTM_FIELDS)
+    return f"""
+create or replace temp table _fxa_parsed as
+with
+src as (
+    select
+        l.line_no,
+        l.line,
+        q.error as csv_error,
+        case when q.line_no is null then string_split(l.line, ',') else q.fields end as f
+    from _fxa_lines as l
+    left join _fxa_csv_quoted as q on l.line_no = q.line_no
+),
+
+shaped as (
+    select
+        line_no,
+        line,
+        csv_error,
+        f,
+        len(f) as n,
+        len(f) in (16, 18) as is_flow,
+        len(f) in (7, 8) as is_activity
+    from src
+),
+
+fields as (
+    select
+        *,
+        {columns}
+    from shaped
+),
+
+timed as (
+    select
+        *,
+        case when regexp_full_match(c_timestamp, '[0-9]{{1,12}}(\\.[0-9]+)?')
+            then floor(cast(c_timestamp as decimal(38, 9)) * 1000)
+        end as ms,
+        case when regexp_full_match(c_flow_time, '[0-9]{{1,18}}(\\.0+)?')
+            then cast(cast(c_flow_time as decimal(38, 0)) as bigint)
+        end as flow_time_value
+    from fields
+),
+
+checked as (
+    select
+        *,
+        case
+            when {_blank("line")} then null
+            when csv_error is not null then csv_error
+            when not (is_flow or is_activity)
+                then 'CSV row has ' || n || ' columns (expected 16 or 18 for flow events,'
+                    || ' 7 or 8 for activity events)'
+            when c_type is null then 'missing required field type'
+            when is_flow and c_flow_id is null then 'missing required field flow_id'
+            when is_flow and not regexp_full_match(c_flow_id, '[0-9a-fA-F]{{64}}')
+                then 'flow_id is not 64 hex characters'
+            when is_activity and c_uid is null then 'missing required field uid'
+            when is_activity and c_device_id is not null
+                and not regexp_full_match(c_device_id, '[0-9a-fA-F]{{32}}')
+                then 'device_id is not 32 hex characters'
+            when is_flow and c_flow_time is not null and flow_time_value is null
+                then 'flow_time is not an integer >= 0'
+            {time_checks}
+            {_length_check("c_type", "type", LONG_TEXT)}
+            {short_checks}
+            {_length_check("c_uid", "uid", 64)}
+        end as reason
+    from timed
+)
+
+select
+    line_no,
+    case
+        when {_blank("line")} then 'ignored'
+        when reason is not null then 'rejected'
+        when is_flow then 'flow'
+        else 'activity'
+    end as kind,
+    reason,
+    {_timestamp("ms")} as "timestamp",
+    {_begin_normalised("c_type")} as "type",
+    lower(c_flow_id) as flow_id,
+    flow_time_value as flow_time,
+    cast(null as varchar) as agent,
+    c_ua_browser as ua_browser,
+    c_ua_version as ua_version,
+    c_ua_os as ua_os,
+    c_context as context,
+    c_entrypoint as entrypoint,
+    c_migration as migration,
+    c_service as service,
+    {utm_columns},
+    c_locale as locale,
+    c_uid as uid,
+    lower(c_device_id) as device_id
+from checked
+"""

@@ -1,0 +1,167 @@
+"""Stream a (possibly gzip-compressed) file as large chunks of whole lines, with line numbers.
+
+Python owns the byte-level concerns the SQL side cannot see: exact 1-based line numbers, line
+ends (`\\n`, with a trailing `\\r` removed later), a UTF-8 byte-order mark at the start of the
+file, invalid UTF-8 and NUL bytes, and gzip streams that end early. It never splits a chunk into
+Python objects per line unless the chunk is dirty (invalid UTF-8 or a NUL byte somewhere): a clean
+chunk goes to DuckDB as one string and is split there.
+
+Line counting: a file has as many lines as a text editor shows: every `\\n` ends a line, and a
+last line without `\\n` still counts; a final `\\n` does not start another line. Gzip is
+recognised by its magic bytes, not by the file name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
+DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class FileReadError(RuntimeError):
+    """The file cannot be read to its end; nothing of it may be loaded."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    first_line: int  # 1-based number of the chunk's first line
+    data: bytes  # whole lines joined by b"\n", without the final line end
+    line_count: int
+    position: int  # bytes of the file on disk consumed so far (for progress)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line_number: int
+    reason: str
+    text: str  # decoded with replacement characters, NUL bytes replaced
+
+
+@dataclass(frozen=True)
+class CleanLines:
+    """Valid UTF-8 lines without NUL bytes, kept as numbered Python strings (dirty chunks)."""
+
+    line_numbers: list[int]
+    lines: list[str]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    raw = path.open("rb")
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw, raw
+
+
+def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+    """Yield the file's lines in chunks of about `chunk_bytes` (more for a longer line).
+
+    Memory stays bounded by `chunk_bytes` plus the longest line. A truncated or corrupt gzip
+    stream raises `FileReadError` naming the last complete line read.
+    """
+    raw, stream = _open(path)
+    next_line = 1
+    rest = b""
+    first = True
+    try:
+        while True:
+            try:
+                block = stream.read(chunk_bytes)
+            except (EOFError, OSError, zlib.error) as error:
+                raise FileReadError(
+                    f"the gzip stream is truncated or corrupt ({error}) after line "
+                    f"{next_line - 1}; nothing of this file was loaded: copy the complete file "
+                    "again and rerun"
+                ) from error
+            if first:
+                first = False
+                if block.startswith(BOM):
+                    block = block[len(BOM) :]
+            if not block:
+                if rest:
+                    yield Chunk(next_line, rest, rest.count(b"\n") + 1, raw.tell())
+                return
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            body, rest = data[:cut], data[cut + 1 :]
+            count = body.count(b"\n") + 1
+            yield Chunk(next_line, body, count, raw.tell())
+            next_line += count
+    finally:
+        stream.close()
+        raw.close()
+
+
+def is_clean(data: bytes) -> bool:
+    """True when `data` is valid UTF-8 without NUL bytes (the fast path)."""
+    if b"\0" in data:
+        return False
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def split_dirty(chunk: Chunk) -> tuple[CleanLines, list[BadLine]]:
+    """Per-line handling of a chunk with invalid UTF-8 or NUL bytes somewhere."""
+    numbers: list[int] = []
+    lines: list[str] = []
+    bad: list[BadLine] = []
+    for offset, line in enumerate(chunk.data.split(b"\n")):
+        number = chunk.first_line + offset
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            shown = line.decode("utf-8", "replace").replace("\0", "\ufffd")
+            bad.append(BadLine(number, "invalid UTF-8", shown))
+            continue
+        if "\0" in text:
+            bad.append(BadLine(number, "line contains a NUL byte", text.replace("\0", "\ufffd")))
+            continue
+        numbers.append(number)
+        lines.append(text)
+    return CleanLines(numbers, lines), bad
+
+
+def first_nonblank_line(data: bytes) -> bytes | None:
+    start = 0
+    size = len(data)
+    while start <= size:
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = size
+        line = data[start:end].strip(b" \t\r")
+        if line:
+            return line
+        start = end + 1
+    return None

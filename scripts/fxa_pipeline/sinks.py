@@ -1,0 +1,330 @@
+"""Where normalised rows go: one sink per target, all behind the same small interface.
+
+The loader normalises every batch in a DuckDB connection, the sink's `engine` (for the DuckDB
+target it is the target connection itself, so rows never leave DuckDB; for other targets an
+in-memory DuckDB). A sink then receives, inside one transaction per file:
+
+- `delete_files(names)`: remove earlier loads of these files (`--force`, changed files);
+- `append(table, query)`: the rows of `query` (a SELECT run on `engine`, columns in raw_schema
+  order) appended to `raw.<table>` in bulk: DuckDB `INSERT ... SELECT`, Postgres `COPY`, Redshift
+  (later) gzip CSV parts staged to S3 and `COPY`;
+- `write_ledger(row)`: the file's ledger row, last;
+- `commit()` or `rollback()`.
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv
+
+from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Dialect, create_all_sql, quote
+from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
+
+_RAW = quote(RAW_SCHEMA)
+
+# Postgres advisory lock key: one loader at a time per database.
+_LOADER_LOCK = 0x46584131
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    file_name: str
+    file_sha256: str
+    lines: int
+    loaded: int
+    rejected: int
+    ignored: int
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    file_name: str
+    file_sha256: str
+
+
+class SinkError(RuntimeError):
+    """The target cannot be reached or written; the message says what to check."""
+
+
+def new_engine(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(path)
+    configure_engine(con)
+    return con
+
+
+def configure_engine(con: duckdb.DuckDBPyConnection) -> None:
+    # ISO-8601 times without an offset are read as UTC; insertion order of raw rows is irrelevant.
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = false")
+    con.execute("set enable_progress_bar = false")
+
+
+def _column_list(table: str) -> str:
+    return ", ".join(quote(column.name) for column in RAW_TABLES[table])
+
+
+class Sink(ABC):
+    dialect: Dialect
+
+    @property
+    @abstractmethod
+    def engine(self) -> duckdb.DuckDBPyConnection: ...
+
+    @abstractmethod
+    def ensure_schema(self) -> None: ...
+
+    @abstractmethod
+    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+        """Ledger rows with this file name or this SHA-256."""
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def delete_files(self, file_names: list[str]) -> None: ...
+
+    @abstractmethod
+    def append(self, table: str, query: str) -> None: ...
+
+    @abstractmethod
+    def write_ledger(self, row: LedgerRow) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def _ledger_values(row: LedgerRow) -> tuple[object, ...]:
+    return (
+        row.file_name,
+        row.file_sha256,
+        row.lines,
+        row.loaded,
+        row.rejected,
+        row.ignored,
+        row.loaded_at,
+    )
+
+
+class DuckDBSink(Sink):
+    dialect: Dialect = "duckdb"
+
+    def __init__(self, target: DuckDBTarget) -> None:
+        Path(target.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(target.path)
+        except duckdb.Error as error:
+            raise SinkError(
+                f"cannot open the DuckDB file {target.path} ({error}); check FXA_DUCKDB_PATH and "
+                "that no other process (dbt, another loader) holds it open"
+            ) from error
+        configure_engine(self._con)
+
+    @property
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    def ensure_schema(self) -> None:
+        for statement in create_all_sql("duckdb"):
+            self._con.execute(statement)
+
+    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+        rows = self._con.execute(
+            f"select file_name, file_sha256 from {_RAW}.load_ledger"
+            " where file_name = ? or file_sha256 = ?",
+            [file_name, sha256],
+        ).fetchall()
+        return [LedgerEntry(name, sha) for name, sha in rows]
+
+    def begin(self) -> None:
+        self._con.execute("begin transaction")
+
+    def delete_files(self, file_names: list[str]) -> None:
+        for table in ("flow_events", "activity_events"):
+            self._con.execute(
+                f"delete from {_RAW}.{table} where source_file in (select unnest(?))",
+                [file_names],
+            )
+        self._con.execute(
+            f"delete from {_RAW}.rejected_lines where source_file in (select unnest(?))",
+            [file_names],
+        )
+        self._con.execute(
+            f"delete from {_RAW}.load_ledger where file_name in (select unnest(?))",
+            [file_names],
+        )
+
+    def append(self, table: str, query: str) -> None:
+        self._con.execute(f"insert into {_RAW}.{table} ({_column_list(table)}) {query}")
+
+    def write_ledger(self, row: LedgerRow) -> None:
+        self._con.execute(
+            f"insert into {_RAW}.load_ledger ({_column_list('load_ledger')})"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            list(_ledger_values(row)),
+        )
+
+    def commit(self) -> None:
+        self._con.execute("commit")
+
+    def rollback(self) -> None:
+        self._con.execute("rollback")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class PostgresSink(Sink):
+    """Postgres via psycopg 3: rows streamed with COPY ... FROM STDIN (FORMAT csv)."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, target: PostgresTarget) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        try:
+            self._conn = psycopg.connect(**target.conninfo(), autocommit=False)
+        except psycopg.Error as error:
+            raise SinkError(
+                f"cannot connect to Postgres at {target.host}:{target.port} database "
+                f"{target.dbname} as {target.user} ({str(error).strip()}); check the PG* "
+                "variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"
+            ) from error
+        self._engine = new_engine()
+
+    @property
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        return self._engine
+
+    def ensure_schema(self) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
+            for statement in create_all_sql("postgres"):
+                cursor.execute(statement)
+        self._conn.commit()
+
+    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                f"select file_name, file_sha256 from {_RAW}.load_ledger"
+                " where file_name = %s or file_sha256 = %s",
+                [file_name, sha256],
+            )
+            rows = cursor.fetchall()
+        self._conn.rollback()
+        return [LedgerEntry(name, sha) for name, sha in rows]
+
+    def begin(self) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
+
+    def delete_files(self, file_names: list[str]) -> None:
+        with self._conn.cursor() as cursor:
+            for table in ("flow_events", "activity_events", "rejected_lines"):
+                cursor.execute(
+                    f"delete from {_RAW}.{table} where source_file = any(%s)", [file_names]
+                )
+            cursor.execute(
+                f"delete from {_RAW}.load_ledger where file_name = any(%s)", [file_names]
+            )
+
+    def append(self, table: str, query: str) -> None:
+        reader = self._engine.sql(query).to_arrow_reader(batch_size=100_000)
+        options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="needed")
+        statement = f"copy {_RAW}.{table} ({_column_list(table)}) from stdin (format csv)"
+        with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                buffer = io.BytesIO()
+                pyarrow.csv.write_csv(batch, buffer, options)
+                copy.write(buffer.getbuffer())
+
+    def write_ledger(self, row: LedgerRow) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                f"insert into {_RAW}.load_ledger ({_column_list('load_ledger')})"
+                " values (%s, %s, %s, %s, %s, %s, %s)",
+                list(_ledger_values(row)),
+            )
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+    def close(self) -> None:
+        self._conn.close()
+        self._engine.close()
+
+
+REDSHIFT_NOT_IMPLEMENTED = (
+    "the redshift target is not implemented yet: stage gzip CSV parts to S3 and COPY (issue 8). "
+    "Load into --target duckdb or --target postgres meanwhile."
+)
+
+
+class RedshiftSink(Sink):
+    """The place for Redshift: normalise in DuckDB like the other targets, then per `append`
+    write the query's rows as gzip CSV parts (`COPY (query) TO ... (compression gzip)`), upload
+    them to S3 and run `COPY raw.<table> FROM 's3://...' GZIP CSV` inside the file's transaction,
+    with `delete_files`/`write_ledger` as plain SQL. Not implemented yet (issue 8)."""
+
+    dialect: Dialect = "redshift"
+
+    def __init__(self, target: RedshiftTarget) -> None:
+        self._target = target
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    @property
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def ensure_schema(self) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def begin(self) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def delete_files(self, file_names: list[str]) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def append(self, table: str, query: str) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def write_ledger(self, row: LedgerRow) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def commit(self) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def rollback(self) -> None:
+        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+
+    def close(self) -> None:
+        return None
+
+
+def open_sink(target: Target) -> Sink:
+    if isinstance(target, DuckDBTarget):
+        return DuckDBSink(target)
+    if isinstance(target, PostgresTarget):
+        return PostgresSink(target)
+    return RedshiftSink(target)

@@ -1,0 +1,67 @@
+"""User-agent parsing (CONTRACT.md 1a) with ua-parser and its precompiled builtin rules.
+
+Logs hold few distinct agents, so results are cached by agent string for the whole run and the
+loader asks only for each batch's distinct agents. An unparseable, missing or absurdly long
+agent gives NULLs, never a rejection; a parsed value longer than the column is also NULL.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ua_parser import parse
+
+from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT
+
+# Agents longer than this are not parsed (NULLs): real agents are a few hundred characters, and
+# the rules are regular expressions whose cost grows with the input.
+MAX_AGENT_LENGTH = LONG_TEXT
+
+
+class ParsedAgent(NamedTuple):
+    ua_browser: str | None
+    ua_version: str | None
+    ua_os: str | None
+
+
+_NOTHING = ParsedAgent(None, None, None)
+
+
+def _fit(value: str | None) -> str | None:
+    if not value or value == "Other" or len(value) > SHORT_TEXT:
+        return None
+    return value
+
+
+def parse_agent(agent: str | None) -> ParsedAgent:
+    """Browser family, `major` or `major.minor` (minor present and not "0"), OS family."""
+    if not agent or len(agent) > MAX_AGENT_LENGTH:
+        return _NOTHING
+    result = parse(agent)
+    browser = version = os_family = None
+    if result.user_agent is not None:
+        browser = _fit(result.user_agent.family)
+        major, minor = result.user_agent.major, result.user_agent.minor
+        if browser and major:
+            version = _fit(major if not minor or minor == "0" else f"{major}.{minor}")
+    if result.os is not None:
+        os_family = _fit(result.os.family)
+    return ParsedAgent(browser, version, os_family)
+
+
+class AgentCache:
+    """Parse each distinct agent once per run."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, ParsedAgent] = {}
+
+    def lookup(self, agents: list[str]) -> list[ParsedAgent]:
+        out = []
+        for agent in agents:
+            parsed = self._cache.get(agent)
+            if parsed is None:
+                parsed = parse_agent(agent)
+                if len(self._cache) < 100_000:  # bounded memory on hostile input
+                    self._cache[agent] = parsed
+            out.append(parsed)
+        return out

@@ -1,0 +1,71 @@
+"""Load FxA server logs and legacy CSV exports into the warehouse's `raw` tables.
+
+    python scripts/load_events.py [--target NAME] [--force] PATH...
+
+PATH is a file or a folder (recursed). See CONTRACT.md section 1 and docs/loader.md.
+Exit status: 0 when every file loaded or was skipped, 1 when a file failed (nothing of it was
+written; the error says why), 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fxa_pipeline import reading
+from fxa_pipeline.loader import Loader
+from fxa_pipeline.sinks import SinkError, open_sink
+from fxa_pipeline.targets import TARGET_NAMES, default_target_name, resolve_target
+from fxa_pipeline.uid_hmac import HmacKey
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Load FxA server logs (mozlog JSON lines, text mode) and legacy CSV exports "
+        "into the raw tables, one transaction per file, skipping files already loaded.",
+        epilog="Targets read the same environment variables as profiles.yml. uids are HMACed "
+        "with FXA_METRICS_UID_HMAC_KEY.",
+    )
+    parser.add_argument(
+        "--target",
+        choices=TARGET_NAMES,
+        default=default_target_name(),
+        help="where to load (default: $FXA_TARGET or duckdb)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="reload files already in the load ledger, replacing their rows",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    chunk_mb = os.environ.get("FXA_LOADER_CHUNK_MB")
+    chunk_bytes = int(float(chunk_mb) * 1024 * 1024) if chunk_mb else reading.DEFAULT_CHUNK_BYTES
+    try:
+        sink = open_sink(resolve_target(args.target))
+    except (SinkError, NotImplementedError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        summary = Loader(
+            sink, HmacKey.from_environment(), force=args.force, chunk_bytes=chunk_bytes
+        ).load_paths(args.paths)
+    finally:
+        sink.close()
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Property tests: arbitrary input never crashes the loader and the accounting always balances."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from conftest import FLOW_A, UID_A
+from fxa_pipeline.loader import Loader
+from fxa_pipeline.sinks import DuckDBSink
+from fxa_pipeline.targets import DuckDBTarget
+from fxa_pipeline.uid_hmac import HmacKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.sampled_from(["", "none", FLOW_A, FLOW_A.upper(), "2016-11-22T17:00:00Z"]),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=5)
+field_names = st.sampled_from(
+    [
+        "event",
+        "flow_id",
+        "flow_time",
+        "time",
+        "uid",
+        "device_id",
+        "userAgent",
+        "service",
+        "utm_source",
+        "context",
+        "locale",
+    ]
+)
+# UID_A only ever appears as a uid value, so finding it anywhere in a table is a leak.
+log_lines = st.builds(
+    lambda type_, fields, uid, ts: json.dumps(
+        {"Type": type_, "Timestamp": ts, "Fields": {**fields, **uid}}
+    ),
+    st.sampled_from(["flowEvent", "activityEvent", "other"]),
+    st.dictionaries(field_names, values, max_size=8),
+    st.sampled_from([{}, {"uid": UID_A}]),
+    values,
+)
+csv_lines = st.lists(
+    st.one_of(st.text(alphabet='0123456789abcdef.," xnoe-', max_size=12), st.just(FLOW_A)),
+    min_size=1,
+    max_size=19,
+).map(",".join)
+any_line = st.one_of(log_lines, csv_lines, st.text(max_size=60))
+files = st.lists(any_line, max_size=12).map("\n".join).map(str.encode)
+raw_files = st.one_of(files, st.binary(max_size=200))
+
+
+class _Env:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp())
+        self.sink = DuckDBSink(DuckDBTarget(":memory:"))
+        self.sink.ensure_schema()
+
+
+_ENV: _Env | None = None
+
+
+def env() -> _Env:
+    global _ENV
+    if _ENV is None:
+        _ENV = _Env()
+    return _ENV
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=raw_files, chunk=st.sampled_from([1, 64, 1 << 20]))
+def test_any_input_balances(content: bytes, chunk: int) -> None:
+    e = env()
+    path = e.dir / "input.log"
+    path.write_bytes(content)
+    loader = Loader(e.sink, HmacKey(b"k"), force=True, chunk_bytes=chunk, out=_Null(), err=_Null())
+    counts = loader.load_file(path)
+    assert counts is not None
+    expected_lines = content.count(b"\n") + (0 if content.endswith(b"\n") or not content else 1)
+    if content.startswith(b"\xef\xbb\xbf") and content == b"\xef\xbb\xbf":
+        expected_lines = 0
+    assert counts.lines == expected_lines
+    assert counts.lines == counts.loaded + counts.rejected + counts.ignored
+    con = e.sink.engine
+    name = str(path.resolve())
+    stored = con.execute(
+        "select (select count(*) from raw.flow_events where source_file = $1)"
+        " + (select count(*) from raw.activity_events where source_file = $1),"
+        " (select count(*) from raw.rejected_lines where source_file = $1 and reason is not null)",
+        [name],
+    ).fetchone()
+    assert stored == (counts.loaded, counts.rejected)
+    for table in ("flow_events", "activity_events", "rejected_lines"):
+        assert UID_A not in str(con.execute(f"select * from raw.{table}").fetchall())
+
+
+class _Null:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
