@@ -11,6 +11,9 @@ The Redshift path of the loader (CONTRACT.md section 1, issue 8). Per loaded fil
    `--force` deletes, the COPYs and the ledger insert in ONE transaction, so a crash leaves
    either all of a file's rows or none (CONTRACT 1c).
 
+`FileLoad` strings the three together for one file; `sinks.RedshiftSink` is the loader's
+interface to it.
+
 CSV encoding, chosen so that every value round-trips unchanged:
 - every non-NULL text value is quoted, an embedded `"` doubled (RFC 4180): commas, quotes,
   newlines, carriage returns, backslashes and any unicode are data, never syntax;
@@ -360,14 +363,25 @@ def ledger_insert_sql() -> str:
     return f"insert into {qualified('load_ledger')} ({names}) values ({params})"
 
 
-def force_delete_sql() -> list[str]:
-    """`--force`: remove a file's earlier rows and ledger row (parameter: the file name)."""
+def force_delete_sql(file_count: int) -> list[str]:
+    """Remove earlier loads of files (`--force`, changed files): their rows and ledger rows.
+
+    Parameters: the file names, once per statement.
+    """
+    if file_count < 1:
+        return []
+    names = ", ".join("%s" for _ in range(file_count))
     return [
-        f"delete from {qualified('flow_events')} where source_file = %s",
-        f"delete from {qualified('activity_events')} where source_file = %s",
-        f"delete from {qualified('rejected_lines')} where source_file = %s",
-        f"delete from {qualified('load_ledger')} where file_name = %s",
+        f"delete from {qualified('flow_events')} where source_file in ({names})",
+        f"delete from {qualified('activity_events')} where source_file in ({names})",
+        f"delete from {qualified('rejected_lines')} where source_file in ({names})",
+        f"delete from {qualified('load_ledger')} where file_name in ({names})",
     ]
+
+
+# Taken first in every file's transaction: loaders on one cluster load one file at a time, so
+# two of them never both pass the ledger check for the same file and load it twice.
+LOCK_SQL = f"lock {qualified('load_ledger')}"
 
 
 class Cursor(Protocol):
@@ -397,16 +411,15 @@ def run_file_transaction(
     settings: CopySettings,
     ledger_row: Row,
     *,
-    force: bool,
+    delete_files: Sequence[str] = (),
 ) -> None:
-    """Deletes (with --force), COPYs and the ledger row of one file: all committed or none."""
+    """Lock, deletes of earlier loads, COPYs and the ledger row of one file: all or nothing."""
     values = _ledger_values(ledger_row)
-    file_name = values[0]
     cursor = connection.cursor()
     try:
-        if force:
-            for statement in force_delete_sql():
-                cursor.execute(statement, (file_name,))
+        cursor.execute(LOCK_SQL)
+        for statement in force_delete_sql(len(delete_files)):
+            cursor.execute(statement, list(delete_files))
         for table in staged:
             cursor.execute(copy_sql(table, settings))
         cursor.execute(ledger_insert_sql(), values)
@@ -445,8 +458,10 @@ class FileLoad:
             self._writers[table] = writer
         writer.write(rows)
 
-    def commit(self, connection: Connection, ledger_row: Row, *, force: bool) -> dict[str, int]:
-        """Returns the rows copied per table."""
+    def commit(
+        self, connection: Connection, ledger_row: Row, *, delete_files: Sequence[str] = ()
+    ) -> dict[str, int]:
+        """Upload, then the one transaction; returns the rows copied per table."""
         stager = S3Stager(self.client, self.settings)
         prefix = staging_prefix(self.settings.location, self.file_sha256)
         staged: list[StagedTable] = []
@@ -455,7 +470,9 @@ class FileLoad:
                 parts = writer.close()
                 if parts:  # no COPY for a table that got no rows from this file
                     staged.append(stager.stage(prefix, table, parts))
-            run_file_transaction(connection, staged, self.settings, ledger_row, force=force)
+            run_file_transaction(
+                connection, staged, self.settings, ledger_row, delete_files=delete_files
+            )
         finally:
             if staged and not self.settings.keep_staged:
                 stager.delete(staged)

@@ -7,6 +7,7 @@ The parts are read back with Python's own `csv` module, independent of the encod
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io
@@ -200,7 +201,8 @@ def test_copy_sql_is_exactly_as_documented():
 @pytest.mark.parametrize("table", ["flow_events", "activity_events", "rejected_lines"])
 def test_generated_sql_parses_as_redshift(table):
     s = rc.CopySettings(rc.S3Location(BUCKET, ""), ROLE)
-    for sql in [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), *rc.force_delete_sql()]:
+    statements = [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), rc.LOCK_SQL]
+    for sql in [*statements, *rc.force_delete_sql(2)]:
         parsed = sqlfluff.parse(sql.replace("%s", "'x'"), dialect="redshift")
         assert "unparsable" not in json.dumps(parsed)
 
@@ -318,28 +320,40 @@ def test_upload_then_read_back_equals_input(s3, tmp_path: Path):
 
 
 class FakeCursor:
-    def __init__(self, log: list[str], fail_on: str | None) -> None:
-        self.log, self.fail_on = log, fail_on
+    def __init__(self, connection: FakeConnection) -> None:
+        self.connection = connection
+        self.rows: list[tuple] = []
 
     def execute(self, sql: str, params: object = None) -> None:
-        self.log.append(sql.split("\n")[0] + (f" {list(params)}" if params else ""))
-        if self.fail_on and self.fail_on in sql:
+        self.connection.statements.append((sql, list(params) if params else None))
+        self.connection.log.append(sql.split("\n")[0] + (f" {list(params)}" if params else ""))
+        if self.connection.fail_on and self.connection.fail_on in sql:
             raise RuntimeError("Load into table failed (stl_load_errors)")
+        self.rows = []
+
+    def fetchall(self) -> list[tuple]:
+        return self.rows
 
 
 class FakeConnection:
+    """Records every statement; commit/rollback appear in the log as COMMIT/ROLLBACK."""
+
     def __init__(self, fail_on: str | None = None) -> None:
         self.log: list[str] = []
+        self.statements: list[tuple[str, list[object] | None]] = []
         self.fail_on = fail_on
 
     def cursor(self) -> FakeCursor:
-        return FakeCursor(self.log, self.fail_on)
+        return FakeCursor(self)
 
     def commit(self) -> None:
         self.log.append("COMMIT")
 
     def rollback(self) -> None:
         self.log.append("ROLLBACK")
+
+    def close(self) -> None:
+        self.log.append("CLOSE")
 
 
 LEDGER = {
@@ -360,26 +374,24 @@ def test_file_load_is_one_transaction(s3):
     load.add_rows("flow_events", _hostile_flow_rows()[2:3])
     load.add_rows("rejected_lines", [("logs/a.log", 4, "not json", "{oops", LEDGER["loaded_at"])])
     connection = FakeConnection()
-    copied = load.commit(connection, LEDGER, force=True)
+    copied = load.commit(connection, LEDGER, delete_files=["logs/a.log", "logs/b.log"])
     assert copied == {"flow_events": 3, "rejected_lines": 1}
-    ledger_values = [
-        "logs/a.log",
-        "c" * 64,
-        5,
-        3,
-        1,
-        1,
-        dt.datetime(2026, 11, 27, 3, 0),
-    ]
+    ledger_values = ["logs/a.log", "c" * 64, 5, 3, 1, 1, dt.datetime(2026, 11, 27, 3, 0)]
+    files = "['logs/a.log', 'logs/b.log']"
     assert connection.log == [
-        'delete from "raw"."flow_events" where source_file = %s [\'logs/a.log\']',
-        'delete from "raw"."activity_events" where source_file = %s [\'logs/a.log\']',
-        'delete from "raw"."rejected_lines" where source_file = %s [\'logs/a.log\']',
-        'delete from "raw"."load_ledger" where file_name = %s [\'logs/a.log\']',
-        rc.copy_sql(rc.StagedTable("flow_events", FLOW, "", 0, ()), settings).split("\n")[0],
-        rc.copy_sql(rc.StagedTable("rejected_lines", REJECTED, "", 0, ()), settings).split("\n")[0],
-        f'insert into "raw"."load_ledger" ("file_name", "file_sha256", "lines", "loaded", '
-        f'"rejected", "ignored", "loaded_at") values (%s, %s, %s, %s, %s, %s, %s) '
+        'lock "raw"."load_ledger"',
+        f'delete from "raw"."flow_events" where source_file in (%s, %s) {files}',
+        f'delete from "raw"."activity_events" where source_file in (%s, %s) {files}',
+        f'delete from "raw"."rejected_lines" where source_file in (%s, %s) {files}',
+        f'delete from "raw"."load_ledger" where file_name in (%s, %s) {files}',
+        'copy "raw"."flow_events" ("timestamp", "type", "flow_id", "flow_time", "ua_browser", '
+        '"ua_version", "ua_os", "context", "entrypoint", "migration", "service", '
+        '"utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term", "locale", '
+        '"uid", "source_file", "source_line", "loaded_at")',
+        'copy "raw"."rejected_lines" ("source_file", "line_number", "reason", "raw_line", '
+        '"loaded_at")',
+        'insert into "raw"."load_ledger" ("file_name", "file_sha256", "lines", "loaded", '
+        '"rejected", "ignored", "loaded_at") values (%s, %s, %s, %s, %s, %s, %s) '
         f"{ledger_values}",
         "COMMIT",
     ]
@@ -394,13 +406,104 @@ def test_no_force_no_delete_and_failure_rolls_back(s3):
     load.add_rows("rejected_lines", [("logs/a.log", 4, "bad", "x", LEDGER["loaded_at"])])
     connection = FakeConnection(fail_on='copy "raw"."rejected_lines"')
     with pytest.raises(RuntimeError, match="stl_load_errors"):
-        load.commit(connection, LEDGER, force=False)
+        load.commit(connection, LEDGER)
     assert not any(line.startswith("delete") for line in connection.log)
     assert not any("activity_events" in line for line in connection.log)  # no rows, no COPY
     assert connection.log[-1] == "ROLLBACK"
     assert "COMMIT" not in connection.log
     assert not any(line.startswith("insert") for line in connection.log)
     assert raw.list_objects_v2(Bucket=BUCKET, Prefix="fxa/raw/loads/").get("KeyCount", 0) == 0
+
+
+# --- the loader's RedshiftSink ----------------------------------------------------------------
+
+
+def _staged_rows(raw, connection: FakeConnection) -> dict[str, list[dict[str, object]]]:
+    """The rows each COPY of the recorded statements would load, read back from S3."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for sql, _ in connection.statements:
+        if not sql.startswith("copy "):
+            continue
+        table = sql.split('"')[3]
+        manifest_url = sql.split("from '")[1].split("'")[0]
+        key = manifest_url.removeprefix(f"s3://{BUCKET}/")
+        manifest = json.loads(raw.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        for entry in manifest["entries"]:
+            part_key = entry["url"].removeprefix(f"s3://{BUCKET}/")
+            body = raw.get_object(Bucket=BUCKET, Key=part_key)["Body"].read()
+            out.setdefault(table, []).extend(decode_part(body, RAW_TABLES[table]))
+    return out
+
+
+def test_loader_through_redshift_sink_copies_what_duckdb_stores(
+    s3, tmp_path: Path, hmac_key, duckdb_path, load, query
+):
+    """The same file through the real loader: the rows staged for Redshift's COPY are the rows
+    the DuckDB target stores (loaded_at aside: each load has its own)."""
+    from conftest import write
+    from fxa_pipeline import sinks
+    from fxa_pipeline.loader import Loader
+    from fxa_pipeline.targets import RedshiftTarget
+    from fxa_pipeline.uid_hmac import HmacKey
+    from test_formats import LOG_LINES
+
+    path = write(tmp_path / "auth.log", "\n".join([*LOG_LINES, "not json", ""]) + "\n")
+    assert load(path) == 0
+
+    settings, client, raw = s3
+    keep = dataclasses.replace(settings, keep_staged=True)
+    connection = FakeConnection()
+    sink = sinks.RedshiftSink(
+        RedshiftTarget("redshift.invalid", 5439, "u", "db"),
+        connection=connection,
+        s3_client=client,
+        settings=keep,
+    )
+    out, err = io.StringIO(), io.StringIO()
+    summary = Loader(sink, HmacKey.from_environment(), out=out, err=err).load_paths([path])
+    assert summary.loaded_files == 1, err.getvalue()
+
+    creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
+    assert len(creates) == 5  # schema + 4 raw tables, Redshift DDL
+    assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
+    body = [line for line in connection.log if not line.startswith(("create", "select"))]
+    assert body[0] == "COMMIT"  # ensure_schema
+    assert body[1] == "ROLLBACK"  # the ledger look-up's read-only transaction
+    assert body[2] == 'lock "raw"."load_ledger"'
+    assert [line.split(" (")[0] for line in body[3:-2]] == [
+        'copy "raw"."flow_events"',
+        'copy "raw"."activity_events"',
+        'copy "raw"."rejected_lines"',
+    ]
+    assert body[-2].startswith('insert into "raw"."load_ledger"')
+    assert body[-1] == "COMMIT"
+
+    staged = _staged_rows(raw, connection)
+    for table in ("flow_events", "activity_events", "rejected_lines"):
+        names = [c.name for c in RAW_TABLES[table] if c.name != "loaded_at"]
+        columns = ", ".join(f'"{name}"' for name in names)
+        expected = sorted(query(f"select {columns} from raw.{table}"), key=repr)
+        got = sorted(
+            (tuple(row[name] for name in names) for row in staged.get(table, [])), key=repr
+        )
+        assert got == expected, table
+        assert expected, table  # the file really has rows of every kind
+
+    _, ledger_params = connection.statements[-1]
+    assert ledger_params is not None
+    assert ledger_params[0] == str(path.resolve())
+    assert ledger_params[2:6] == list(
+        query("select lines, loaded, rejected, ignored from raw.load_ledger")[0]
+    )
+
+
+def test_redshift_sink_without_s3_settings_says_what_to_set(monkeypatch):
+    from fxa_pipeline import sinks
+    from fxa_pipeline.targets import RedshiftTarget
+
+    monkeypatch.delenv(rc.ENV_S3_URI, raising=False)
+    with pytest.raises(sinks.SinkError, match="FXA_METRICS_S3_URI"):
+        sinks.RedshiftSink(RedshiftTarget("redshift.invalid", 5439, "u", "db"))
 
 
 def test_add_rows_refuses_the_ledger(s3):
