@@ -21,11 +21,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,24 +39,32 @@ Runner = Callable[[Sequence[str], Path], int]
 
 
 @dataclass(frozen=True)
-class LedgerTotals:
-    files: int = 0
-    lines: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    ignored: int = 0
+class LoadTotals:
+    """The loader's closing `total:` line (scripts/fxa_pipeline/loader.py)."""
 
-    def __sub__(self, other: LedgerTotals) -> LedgerTotals:
-        return LedgerTotals(
-            self.files - other.files,
-            self.lines - other.lines,
-            self.loaded - other.loaded,
-            self.rejected - other.rejected,
-            self.ignored - other.ignored,
-        )
+    files_loaded: int
+    files_skipped: int
+    files_failed: int
+    lines: int
+    loaded: int
+    rejected: int
+    ignored: int
 
 
-LedgerReader = Callable[[str], LedgerTotals]
+TOTAL_LINE = re.compile(
+    r"^total: (\d+) files loaded, (\d+) skipped, (\d+) failed; (\d+) lines, (\d+) loaded, "
+    r"(\d+) rejected, (\d+) ignored$"
+)
+
+
+def parse_load_totals(output: str) -> LoadTotals | None:
+    """The last `total:` line of the loader's output, or None when there is none."""
+    totals = None
+    for line in output.splitlines():
+        match = TOTAL_LINE.match(line.strip())
+        if match:
+            totals = LoadTotals(*(int(group) for group in match.groups()))
+    return totals
 
 
 @dataclass
@@ -71,7 +80,7 @@ class RunReport:
     day: dt.date
     files_found: int
     steps: list[StepResult] = field(default_factory=list)
-    new: LedgerTotals | None = None
+    load: LoadTotals | None = None
     freshness: Counter[str] = field(default_factory=Counter)
     build: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -108,15 +117,16 @@ def summary_line(report: RunReport) -> str:
     failed = report.failed_step
     state = "OK" if failed is None else f"FAILED at {failed.name} (exit {failed.status})"
     parts = [f"fxa-metrics daily {report.day.isoformat()} [{report.target}]: {state}"]
-    if report.new is None:
+    if report.load is None:
         parts.append(f"files {report.files_found} (new ?)")
         parts.append("loaded ?")
     else:
-        new = report.new
-        parts.append(f"files {report.files_found} ({new.files} new)")
+        load = report.load
+        failed = f", {load.files_failed} failed" if load.files_failed else ""
+        parts.append(f"files {report.files_found} ({load.files_loaded} new{failed})")
         parts.append(
-            f"loaded {human(new.loaded)} rejected {human(new.rejected)} "
-            f"ignored {human(new.ignored)}"
+            f"loaded {human(load.loaded)} rejected {human(load.rejected)} "
+            f"ignored {human(load.ignored)}"
         )
     ran = {step.name for step in report.steps}
     if "freshness" in ran:
@@ -151,57 +161,14 @@ def build_counts(run_results_json: Path) -> Counter[str]:
 
 
 def count_files(folder: Path) -> int:
-    """Regular files under the folder, recursively, as the loader walks it."""
+    """Files under the folder, recursively, skipping hidden ones, as the loader walks it."""
     if folder.is_file():
         return 1
-    return sum(1 for path in folder.rglob("*") if path.is_file())
-
-
-LEDGER_SQL = (
-    "select count(*), coalesce(sum(lines), 0), coalesce(sum(loaded), 0), "
-    'coalesce(sum(rejected), 0), coalesce(sum(ignored), 0) from "raw".load_ledger'
-)
-
-
-def _connect(target: str, env: Mapping[str, str]) -> Any:
-    """A DB-API connection to the target's warehouse, with the settings profiles.yml uses."""
-    if target == "duckdb":
-        import duckdb
-
-        path = env.get("FXA_DUCKDB_PATH", str(PROJECT_ROOT / "fxa_metrics.duckdb"))
-        return duckdb.connect(path, read_only=True)
-    if target == "postgres":
-        import psycopg
-
-        return psycopg.connect(
-            host=env.get("PGHOST", "localhost"),
-            port=int(env.get("PGPORT", "5432")),
-            user=env.get("PGUSER", "postgres"),
-            password=env.get("PGPASSWORD", ""),
-            dbname=env.get("PGDATABASE", "fxa_metrics"),
-        )
-    if target == "redshift":
-        from fxa_pipeline.redshift_copy import connect_redshift
-
-        return connect_redshift(env)
-    raise ValueError(f"unknown target {target!r}")
-
-
-def read_ledger(target: str) -> LedgerTotals:
-    """Totals of the load ledger; all zero when the ledger does not exist yet."""
-    connection = _connect(target, os.environ)
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(LEDGER_SQL)
-        except Exception as error:
-            if "load_ledger" in str(error) or "does not exist" in str(error):
-                return LedgerTotals()
-            raise
-        row = cursor.fetchone()
-        return LedgerTotals(*(int(value) for value in row))
-    finally:
-        connection.close()
+    return sum(
+        1
+        for path in folder.rglob("*")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(folder).parts)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +212,6 @@ def run(
     log_file: Path,
     *,
     runner: Runner = run_subprocess,
-    ledger: LedgerReader = read_ledger,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     target_dir: Path = PROJECT_ROOT / "target",
@@ -254,26 +220,18 @@ def run(
     report = RunReport(target=target, day=now().date(), files_found=count_files(logs))
     log_file.parent.mkdir(parents=True, exist_ok=True)
 
-    def totals() -> LedgerTotals | None:
-        try:
-            return ledger(target)
-        except Exception as error:  # the summary says "?"; the steps decide the exit status
-            with log_file.open("a", encoding="utf-8") as out:
-                out.write(f"\n(could not read the load ledger: {error})\n")
-            return None
-
-    before = totals()
     for name, argv in steps(target, logs):
         if name in {"freshness", "build"}:  # read only what this run's step wrote
             for stale in ("sources.json", "run_results.json"):
                 (target_dir / stale).unlink(missing_ok=True)
         step_start = clock()
+        log_size = log_file.stat().st_size if log_file.exists() else 0
         status = runner(argv, log_file)
         report.steps.append(StepResult(name, status, clock() - step_start))
-        if name == "load":
-            after = totals()
-            if before is not None and after is not None:
-                report.new = after - before
+        if name == "load" and log_file.exists():
+            with log_file.open("rb") as log:
+                log.seek(log_size)
+                report.load = parse_load_totals(log.read().decode("utf-8", errors="replace"))
         elif name == "freshness":
             report.freshness = freshness_counts(target_dir / "sources.json")
         elif name == "build":
