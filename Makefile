@@ -24,6 +24,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 .PHONY: venv
 venv: $(STAMP) ## create the virtualenv and install the pinned packages
 
+.PHONY: bench-load
+bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
+	$(PY) scripts/bench_load.py
+
 .PHONY: daily
 daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
 	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }

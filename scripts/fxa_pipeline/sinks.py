@@ -132,6 +132,9 @@ class DuckDBSink(Sink):
                 "that no other process (dbt, another loader) holds it open"
             ) from error
         configure_engine(self._con)
+        # Checkpoint once per GiB of WAL (and at close) rather than after every file's commit:
+        # measured ~20% less CPU for a folder of daily files.
+        self._con.execute("set checkpoint_threshold = '1GiB'")
 
     @property
     def engine(self) -> duckdb.DuckDBPyConnection:
