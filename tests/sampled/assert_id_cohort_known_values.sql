@@ -38,7 +38,7 @@ validation_errors as (
         expected_cohort,
         {{ fxa_metrics.id_cohort('id') }} as actual_cohort
     from known
-    where {{ fxa_metrics.id_cohort('id') }} <> expected_cohort
+    where {{ fxa_metrics.id_cohort('id') }} != expected_cohort
 
 )
 

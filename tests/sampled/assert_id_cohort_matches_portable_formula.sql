@@ -31,7 +31,7 @@ validation_errors as (
         {{ fxa_metrics.id_cohort('id') }} as target_cohort,
         {{ fxa_metrics.default__id_cohort('id') }} as portable_cohort
     from suffixes
-    where {{ fxa_metrics.id_cohort('id') }} <> {{ fxa_metrics.default__id_cohort('id') }}
+    where {{ fxa_metrics.id_cohort('id') }} != {{ fxa_metrics.default__id_cohort('id') }}
 
 )
 
