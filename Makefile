@@ -92,3 +92,9 @@ docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehou
 .PHONY: docs-serve
 docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# --- daily cron run (issue 8) ------------------------------------------------------------
+.PHONY: daily
+daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
+	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
+	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
