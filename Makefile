@@ -43,7 +43,7 @@ demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB
 	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
 	$(PY) scripts/load_events.py --target duckdb \
 	    $$(find $(DEMO_LOGS) -type f ! -name manifest.json | sort); \
-	if [ -n "$$new_db" ]; then $(DBT) run --empty --target duckdb; fi; \
+	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
 	$(DBT) build --target duckdb
 	$(PY) scripts/kpi_summary.py --database $(DEMO_DB)
 

@@ -2,7 +2,7 @@
 
 `make dbt-test-duckdb` and `make dbt-test-postgres` run this. On a scratch database it:
 generates a few days of sample logs (`generate_events.py`), loads the first half of the files
-(`load_events.py`), runs `dbt run --empty` (so unit tests that read `this` find the relation)
+(`load_events.py`), runs `dbt seed` and `dbt run --empty` (so unit tests that read `this` find the relation)
 and `dbt build`, then loads the second half and runs `dbt build` again, so that the
 incremental path of every model and all tests run on both a fresh and a grown warehouse.
 
@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
 
     banner(f"load the first {len(first)} files, build from scratch")
     run([*loader, *map(str, first)], env, project)
+    # Seeds first: `run --empty` of a model that reads a seed needs the seed's table.
+    run([dbt, "seed", *dbt_flags], env, project)
     run([dbt, "run", "--empty", *dbt_flags], env, project)
     run([dbt, "build", *dbt_flags], env, project)
 
