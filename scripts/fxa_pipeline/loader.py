@@ -151,26 +151,33 @@ class Loader:
 
     def load_file(self, path: Path) -> FileCounts | None:
         name = str(path.resolve())
-        sha256 = reading.sha256_of(path)
-        entries = self.sink.ledger_entries(name, sha256)
-        same = [entry for entry in entries if entry.file_sha256 == sha256]
-        if same and not self.force:
-            where = "" if any(e.file_name == name for e in same) else f" as {same[0].file_name}"
-            self.out.write(f"{name}: skipped: already loaded{where}\n")
-            self.summary.skipped_files += 1
-            return None
-        replace = {entry.file_name for entry in same} | ({name} if self.force else set())
-        changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
-        if changed:
-            self.err.write(
-                f"warning: {name} changed since it was loaded (SHA-256 {changed[0].file_sha256}"
-                f" is now {sha256}): replacing its rows\n"
-            )
-            replace.add(name)
+        try:
+            sha256 = reading.sha256_of(path)
+        except OSError as error:
+            return self._failed(name, f"cannot read the file ({error})")
         started = time.monotonic()
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        # The ledger is read inside the file's transaction (Postgres: after the loader lock),
+        # so two loaders never both load the same file.
         self.sink.begin()
         try:
+            entries = self.sink.ledger_entries(name, sha256)
+            same = [entry for entry in entries if entry.file_sha256 == sha256]
+            if same and not self.force:
+                self.sink.rollback()
+                other = [e.file_name for e in same if e.file_name != name]
+                where = "" if len(other) < len(same) else f" as {other[0]}"
+                self.out.write(f"{name}: skipped: already loaded{where}\n")
+                self.summary.skipped_files += 1
+                return None
+            replace = {entry.file_name for entry in same} | ({name} if self.force else set())
+            changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
+            if changed:
+                self.err.write(
+                    f"warning: {name} changed since it was loaded (SHA-256 "
+                    f"{changed[0].file_sha256} is now {sha256}): replacing its rows\n"
+                )
+                replace.add(name)
             if replace:
                 self.sink.delete_files(sorted(replace))
             counts = self._load_rows(path, name, loaded_at)
@@ -187,18 +194,19 @@ class Loader:
             )
             self.sink.commit()
         except MissingKeyError as error:
-            self.sink.rollback()
-            self.err.write(f"error: {name}: {error}\n")
-            self.summary.failed_files += 1
+            self._rollback()
             self.summary.missing_key = True
-            return None
-        except (reading.FileReadError, OSError, duckdb.Error) as error:
-            self.sink.rollback()
-            self.err.write(f"error: {name}: {error}\n")
-            self.summary.failed_files += 1
-            return None
+            return self._failed(name, str(error))
+        except (reading.FileReadError, OSError) as error:
+            self._rollback()
+            return self._failed(name, str(error))
+        except Exception as error:
+            # A database error (disk full, connection lost, ...): this file is rolled back,
+            # the others still get their chance.
+            self._rollback()
+            return self._failed(name, f"{type(error).__name__}: {error}")
         except BaseException:
-            self.sink.rollback()
+            self._rollback()
             raise
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
@@ -209,6 +217,17 @@ class Loader:
         self.summary.loaded_files += 1
         self.summary.totals.add(counts)
         return counts
+
+    def _failed(self, name: str, message: str) -> None:
+        self.err.write(f"error: {name}: {message}\n")
+        self.err.flush()
+        self.summary.failed_files += 1
+
+    def _rollback(self) -> None:
+        try:
+            self.sink.rollback()
+        except Exception as error:  # the connection may be gone; report, do not mask
+            self.err.write(f"warning: rollback failed ({type(error).__name__}: {error})\n")
 
     # ---- chunks ------------------------------------------------------------------------
     def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:

@@ -294,8 +294,8 @@ def test_text_mode(tmp_path: Path, hmac_key, duckdb_path, load, query) -> None:
     assert query('select "timestamp", "type", uid from raw.activity_events') == [
         (datetime(2016, 11, 22, 17, 0, 1, 250000), "device.created", hashed(UID_A))
     ]
-    # request.summary (a Type with a dot) is a log line of another Type: ignored. The last line
-    # has no time at all (text mode has no envelope).
+    # request.summary is another Type: ignored. The last line has no time at all (text mode
+    # has no envelope Timestamp).
     assert query("select line_number, reason from raw.rejected_lines order by 1") == [
         (4, "missing required field time"),
     ]
