@@ -45,6 +45,8 @@ BUILD = (
     "resource_type:seed",
     "--exclude",
     "test_type:unit",
+    "--indirect-selection",
+    "cautious",  # no test of a model outside the selection (e.g. the sampled marts)
 )
 SPEC_TABLES = (
     "flow_events",

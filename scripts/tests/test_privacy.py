@@ -88,7 +88,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         outputs += [done.stdout, done.stderr]
 
     dbt_paths = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
-    for command in (["run", "--empty"], ["build"]):  # unit tests need the relations to exist
+    # Unit tests need the relations to exist, and the KPI models the seeds: seed, run --empty.
+    for command in (["seed"], ["run", "--empty"], ["build"]):
         done = run([DBT, *command, *dbt_paths, "--log-path", str(tmp / "logs")], env)
         assert done.returncode == 0, done.stdout[-3000:]
         outputs += [done.stdout, done.stderr]
