@@ -1,8 +1,9 @@
 """CONTRACT.md 1c as SQL: one batch of numbered lines in, one row per line with its fate out.
 
-The loader hands each batch to DuckDB as a table `_fxa_lines(line_no, line)` and builds the temp
-table `_fxa_parsed` with one row per line: `kind` (`flow`, `activity`, `ignored`, `rejected`),
-`reason` (for rejected lines), and the normalised columns. JSON is parsed once per line with
+The loader hands each batch of lines to DuckDB (`_fxa_lines(line_no, line)`, or for a clean
+log chunk Arrow pieces split in the same statement) and builds the temp table `_fxa_parsed` with
+one row per line: `kind` (`flow`, `activity`, `ignored`, `rejected`), `reason` and `raw_line`
+(for rejected lines), and the normalised columns. JSON is parsed once per line with
 DuckDB's vectorised `json_transform`; the rare lines that need a closer look (invalid JSON, a
 non-string in a string field) are examined again only on that path. uids are HMACed in the same
 statement (`uid_hmac.HmacKey.sql_expression`), so a raw uid is never materialised.
@@ -59,6 +60,7 @@ PARSED_COLUMNS = (
     "line_no",
     "kind",
     "reason",
+    "raw_line",
     "timestamp",
     "type",
     "flow_id",
@@ -144,8 +146,21 @@ def _blank(line: str) -> str:
     return f"regexp_full_match({line}, '[ \\t]*')"
 
 
-def log_parse_sql() -> str:
-    """SQL creating `_fxa_parsed` from `_fxa_lines` for a server log; parameters $ipad, $opad."""
+def lines_from_pieces_sql(strip_cr: bool) -> str:
+    """A SELECT of (line_no, line) from `_fxa_input(first_line, piece)`: several pieces of a
+    chunk, each whole lines joined by newlines, split in DuckDB (one pipeline, in parallel)."""
+    line = "rtrim(line, chr(13))" if strip_cr else "line"
+    return f"""select line_no, {line} as line from (
+        select
+            first_line - 1 + generate_subscripts(parts, 1) as line_no,
+            unnest(parts) as line
+        from (select first_line, string_split(piece, chr(10)) as parts from _fxa_input)
+    )"""
+
+
+def log_parse_sql(lines_sql: str = "select line_no, line from _fxa_lines") -> str:
+    """SQL creating `_fxa_parsed` from the (line_no, line) rows of `lines_sql` for a server log;
+    parameters $ipad, $opad. `raw_line` keeps the text of rejected lines only."""
     field_columns = ",\n        ".join(
         f"{_null_if_empty(f'j.Fields.{_quoted(name)}')} as {_quoted('f_' + name)}"
         for name in LOG_STRING_FIELDS
@@ -170,6 +185,10 @@ def log_parse_sql() -> str:
     return f"""
 create or replace temp table _fxa_parsed as
 with
+lines as (
+    {lines_sql}
+),
+
 src as (
     select
         line_no,
@@ -177,7 +196,7 @@ src as (
         case when starts_with(line, '{{') then null
             else regexp_extract(line, {sql_string(TEXT_MODE_PATTERN)}, ['type', 'json'])
         end as text_mode
-    from _fxa_lines
+    from lines
 ),
 
 docs as (
@@ -285,6 +304,7 @@ select
         else 'ignored'
     end as kind,
     reason,
+    case when reason is not null then line end as raw_line,
     {_timestamp("ms")} as "timestamp",
     {_begin_normalised("f_event")} as "type",
     lower(f_flow_id) as flow_id,
@@ -439,6 +459,7 @@ select
         else 'activity'
     end as kind,
     reason,
+    case when reason is not null then line end as raw_line,
     {_timestamp("ms")} as "timestamp",
     {_begin_normalised("c_type")} as "type",
     lower(c_flow_id) as flow_id,

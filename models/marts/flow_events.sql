@@ -1,0 +1,68 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='flow_id',
+        on_schema_change='fail',
+        dist=('flow_id' if target.type == 'redshift' else none),
+        sort=('"timestamp"' if target.type == 'redshift' else none),
+    )
+}}
+
+{#
+    One row per distinct flow event: (flow_id, type, timestamp, flow_time). Identical log lines
+    (duplicates, files loaded twice) collapse here, on the slice of touched flows, not in
+    staging. See _flow__models.yml.
+#}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_fxa__flow_events') }}
+
+),
+
+events_in_scope as (
+
+    select
+        "timestamp",
+        flow_time,
+        flow_id,
+        type,
+        loaded_at
+    from events
+    where {{ fxa_metrics.flow_recompute_scope('events') }}
+
+),
+
+deduplicated as (
+
+    select
+        "timestamp",
+        flow_time,
+        flow_id,
+        type,
+        max(loaded_at) as _loaded_at
+    from events_in_scope
+    group by
+        "timestamp",
+        flow_time,
+        flow_id,
+        type
+
+),
+
+final as (
+
+    select
+        cast("timestamp" as {{ dbt.type_timestamp() }}) as "timestamp",
+        cast(flow_time as {{ dbt.type_bigint() }}) as flow_time,
+        cast(flow_id as varchar(64)) as flow_id,
+        cast(type as varchar(8192)) as type,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
+    from deduplicated
+
+)
+
+select * from final
