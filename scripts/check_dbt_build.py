@@ -2,9 +2,10 @@
 
 `make dbt-test-duckdb` and `make dbt-test-postgres` run this. On a scratch database it:
 generates a few days of sample logs (`generate_events.py`), loads the first half of the files
-(`load_events.py`), runs `dbt seed` and `dbt run --empty` (so unit tests that read `this` find the relation)
-and `dbt build`, then loads the second half and runs `dbt build` again, so that the
-incremental path of every model and all tests run on both a fresh and a grown warehouse.
+(`load_events.py`), runs `dbt seed` and `dbt run --empty` (so unit tests that read `this`
+find the relation) and `dbt build`, then loads the second half and runs `dbt build` again,
+so that the incremental path of every model and all tests run on both a fresh and a grown
+warehouse.
 
 The scratch database is never the one you work in: DuckDB uses a file under `scratch/`;
 Postgres uses a database named `<PGDATABASE>_dbt_test` on the PG* server, dropped and created
