@@ -24,7 +24,7 @@ from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
 from fxa_pipeline.sinks import LedgerRow, Sink
 from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
-from fxa_pipeline.useragent import AgentCache
+from fxa_pipeline.useragent import AgentCache, redact_user_agents
 
 # Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
 # any uid raises MissingKeyError before anything of it is written.
@@ -292,11 +292,14 @@ class Loader:
         rejects = [(n, reason, text) for n, reason, text in rejected_rows]
         rejects += [(b.line_number, b.reason, b.text) for b in bad]
 
-        if self.key is None and file_format == "log":
-            (with_uid,) = engine.execute(
-                "select count(*) from _fxa_parsed"
-                " where kind in ('flow', 'activity') and uid is not null"
-            ).fetchone() or (0,)
+        if self.key is None:
+            with_uid = 0
+            if file_format == "log":
+                (with_uid,) = engine.execute(
+                    "select count(*) from _fxa_parsed"
+                    " where kind in ('flow', 'activity') and uid is not null"
+                ).fetchone() or (0,)
+            # A log line rejected from a CSV export still holds a raw uid: refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
                 raise MissingKeyError(
                     f"this file holds uids and {KEY_VARIABLE} is not set, so they cannot be "
@@ -393,6 +396,7 @@ class Loader:
         for _, _, text in rejects:
             if key is not None:
                 text = redact_uids(text, key)
+            text = redact_user_agents(text)
             texts.append(_truncate(text, RAW_LINE_TEXT))
         table = pa.table(
             {
