@@ -1,5 +1,6 @@
 # fxa-metrics: every entry point a newcomer, cron or CI needs. `make help` lists them.
 SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
@@ -10,6 +11,15 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)/scripts
+
+# `make demo` works in data/demo and the default DuckDB file of the duckdb target.
+DEMO_LOGS := data/demo
+DEMO_DB := $(CURDIR)/fxa_metrics.duckdb
+# Demo only: the key that HMACs the uids of the generated sample logs. Production sets its own
+# secret FXA_METRICS_UID_HMAC_KEY in the environment (never in a file); an exported value wins.
+DEMO_UID_HMAC_KEY := fxa-metrics-demo-key-not-a-secret
+# SQL folders sqlfluff lints (those that exist).
+SQL_DIRS := $(wildcard models macros tests analyses)
 
 .PHONY: help
 help: ## list the targets
@@ -24,6 +34,67 @@ $(STAMP): requirements.txt requirements-dev.txt
 .PHONY: venv
 venv: $(STAMP) ## create the virtualenv and install the pinned packages
 
+.PHONY: demo
+demo: export FXA_METRICS_UID_HMAC_KEY ?= $(DEMO_UID_HMAC_KEY)
+demo: export FXA_DUCKDB_PATH := $(DEMO_DB)
+demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB, print the KPIs
+	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days 7
+	@# every generated log file; manifest.json is the generator's own accounting, not a log
+	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
+	$(PY) scripts/load_events.py --target duckdb \
+	    $$(find $(DEMO_LOGS) -type f ! -name manifest.json | sort); \
+	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
+	$(DBT) build --target duckdb
+	$(PY) scripts/kpi_summary.py --database $(DEMO_DB)
+
+.PHONY: test
+test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every check CI runs
+	@echo "make test: all checks passed"
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check) on the Python, sqlfluff on the SQL
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	mkdir -p scratch
+	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint $(SQL_DIRS)
+
+.PHONY: pytest
+pytest: $(STAMP) ## the Python tests (Postgres ones skip without PG* variables)
+	$(VENV)/bin/pytest
+
+.PHONY: dbt-test-duckdb
+dbt-test-duckdb: $(STAMP) ## load sample logs into a scratch DuckDB, dbt build twice (fresh, incremental)
+	$(PY) scripts/check_dbt_build.py --target duckdb
+
+.PHONY: dbt-test-postgres
+dbt-test-postgres: $(STAMP) ## the same on the PG* Postgres server (skips without PGHOST, unless FXA_REQUIRE_POSTGRES=1)
+	$(PY) scripts/check_dbt_build.py --target postgres
+
+.PHONY: redshift-check
+redshift-check: $(STAMP) ## compile every model for Redshift offline and parse it with sqlfluff
+	$(PY) scripts/check_redshift_sql.py
+
+.PHONY: clean
+clean: ## remove build output, scratch databases and demo logs (keeps .venv and fxa_metrics.duckdb)
+	rm -rf target dbt_packages logs scratch $(DEMO_LOGS) .pytest_cache .ruff_cache .hypothesis
+
 .PHONY: bench-load
 bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
 	$(PY) scripts/bench_load.py
+
+# --- docs site (issue 5) ---------------------------------------------------------------
+DOCS_PORT ?= 8080
+
+.PHONY: docs
+docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehouse for the catalog)
+	$(DBT) docs generate
+
+.PHONY: docs-serve
+docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# --- daily cron run (issue 8) ------------------------------------------------------------
+.PHONY: daily
+daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
+	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
+	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"

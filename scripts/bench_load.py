@@ -29,7 +29,7 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 ROOT = SCRIPTS.parent
 BENCH_KEY = "bench-hmac-key"
-LINES_PER_FLOW = 25  # about what generate_events.py writes per flow begun (flow + activity)
+LINES_PER_FLOW = 16  # about what generate_events.py writes per flow begun (all files)
 
 FLOOR_SCRIPT = """
 import sys, time, duckdb

@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=dt.date(2017, 3, 1),
         help="first day of JSON logs, YYYY-MM-DD (default 2017-03-01)",
     )
-    p.add_argument("--flows-per-day", type=int, default=2000, help="flows begun per day")
+    p.add_argument(
+        "--flows-per-day", type=int, default=2000, help="flows begun per day (default 2000)"
+    )
     p.add_argument("--users", type=int, help="existing accounts (default 2 x flows per day)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--gzip", action="store_true", help="gzip the files (.gz)")

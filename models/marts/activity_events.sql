@@ -18,6 +18,9 @@
     timestamps, so the cost follows the new data, not the history.
 #}
 
+{#- Each import CTE is referenced once: DuckDB materialises a CTE used twice, which would
+    read every raw row instead of letting the filters and the join prune the scan. #}
+
 with activity_events as (
 
     select * from {{ ref('stg_fxa__activity_events') }}
@@ -29,7 +32,7 @@ with activity_events as (
 new_events as (
 
     select "timestamp"
-    from activity_events
+    from {{ ref('stg_fxa__activity_events') }}
     where {{ fxa_metrics.loaded_after_watermark('loaded_at', '_loaded_at') }}
 
 ),

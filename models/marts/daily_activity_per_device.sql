@@ -17,6 +17,9 @@
     watermark) and recomputes each of their days from all of that day's events.
 #}
 
+{#- Each import CTE is referenced once: DuckDB materialises a CTE used twice, which would
+    read every row instead of letting the filters and the join prune the scan. #}
+
 with activity_events as (
 
     select * from {{ ref('activity_events') }}
@@ -28,7 +31,7 @@ with activity_events as (
 new_device_events as (
 
     select "timestamp"
-    from activity_events
+    from {{ ref('activity_events') }}
     where
         device_id is not null
         and {{ fxa_metrics.loaded_after_watermark('_loaded_at', '_loaded_at') }}

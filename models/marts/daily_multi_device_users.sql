@@ -22,16 +22,21 @@
     Equivalently: the user is active on `day` and has at least two distinct devices over
     [day - N, day].
 
-    How, without a self-join over history: every (uid, device, day) of
-    daily_activity_per_device counts towards the N + 1 days [day, day + N]. Each such row is
-    expanded to those days with a tiny literal series of day offsets 0..N and the expansion is
-    aggregated per (day, uid): active that day = has a row with offset 0; multi-device = two or
-    more distinct devices. Cost: (N + 1) x the device-days read.
+    How, without a self-join over history: daily_activity_per_device is first reduced to one row
+    per user-day with the smallest and largest device_id of that day. Every user-day counts
+    towards the N + 1 days [day, day + N]; it is expanded to those days with a tiny literal
+    series of day offsets 0..N and the expansion is aggregated per (day, uid): active that day
+    = has a row with offset 0; two distinct devices in the window = the smallest device_id of
+    the window differs from the largest (plain min/max, cheaper than count(distinct)).
+    Cost: (N + 1) x the user-days read.
 
     Incremental: a device-day (re)written since the last build (its `_loaded_at` above this
     table's watermark) can change its own day and the N following days, so exactly those days
-    are recomputed, reading the device-days of [first affected day - N, last affected day].
+    are recomputed, reading the user-days of [first affected day - N, last affected day].
 #}
+
+{#- Each import CTE is referenced once: DuckDB materialises a CTE used twice, which would
+    read every row instead of letting the filters prune the scan. #}
 
 with daily_activity_per_device as (
 
@@ -50,7 +55,7 @@ day_offsets as (
 new_device_days as (
 
     select distinct day
-    from daily_activity_per_device
+    from {{ ref('daily_activity_per_device') }}
     where {{ fxa_metrics.loaded_after_watermark('_loaded_at', '_loaded_at') }}
 
 ),
@@ -77,71 +82,65 @@ affected_range as (
 
 ),
 
-device_days as (
+{% endif %}
+
+user_days as (
 
     select
         day,
         uid,
-        device_id,
+        min(device_id) as first_device_id,
+        max(device_id) as last_device_id,
         max(_loaded_at) as _loaded_at
 
     from daily_activity_per_device
 
+    {% if is_incremental() -%}
     where
         day >= (select affected_range.range_start from affected_range)
         and day <= (select affected_range.range_end from affected_range)
+    {%- endif %}
 
     group by
         day,
-        uid,
-        device_id
+        uid
 
 ),
 
-{% else %}
+user_days_in_window as (
 
-device_days as (
-
+    {#- each user-day is "in the window" of the N + 1 days [day, day + N] #}
     select
-        day,
-        uid,
-        device_id,
-        max(_loaded_at) as _loaded_at
-
-    from daily_activity_per_device
-
-    group by
-        day,
-        uid,
-        device_id
-
-),
-
-{% endif %}
-
-device_days_in_window as (
-
-    {#- each device-day is "in the window" of the N + 1 days [day, day + N] #}
-    select
-        cast({{ dbt.dateadd('day', 'day_offsets.day_offset', 'device_days.day') }} as date) as day,
-        device_days.uid,
-        device_days.device_id,
+        cast({{ dbt.dateadd('day', 'day_offsets.day_offset', 'user_days.day') }} as date) as day,
+        user_days.uid,
+        user_days.first_device_id,
+        user_days.last_device_id,
         day_offsets.day_offset,
-        device_days._loaded_at
+        user_days._loaded_at
 
-    from device_days
+    from user_days
     cross join day_offsets
 
 ),
 
 {% if is_incremental() %}
 
+days_to_rebuild as (
+
+    {#- affected days with activity: a day without any has no row to write #}
+    select distinct user_days.day
+    from user_days
+    inner join affected_days
+        on user_days.day = affected_days.day
+
+),
+
 windows_to_rebuild as (
 
-    select device_days_in_window.*
-    from device_days_in_window
-    inner join affected_days
-        on device_days_in_window.day = affected_days.day
+    select user_days_in_window.*
+    from user_days_in_window
+    inner join days_to_rebuild
+        on user_days_in_window.day = days_to_rebuild.day
 
 ),
 
@@ -149,7 +148,7 @@ windows_to_rebuild as (
 
 windows_to_rebuild as (
 
-    select * from device_days_in_window
+    select * from user_days_in_window
 
 ),
 
@@ -161,7 +160,8 @@ user_windows as (
         day,
         uid,
         max(case when day_offset = 0 then 1 else 0 end) as is_active_on_day,
-        count(distinct device_id) as devices_in_window,
+        min(first_device_id) as first_device_id_in_window,
+        max(last_device_id) as last_device_id_in_window,
         max(_loaded_at) as _loaded_at
 
     from windows_to_rebuild
@@ -183,7 +183,7 @@ multi_device_users as (
 
     where
         is_active_on_day = 1
-        and devices_in_window >= 2
+        and first_device_id_in_window != last_device_id_in_window
 
 ),
 

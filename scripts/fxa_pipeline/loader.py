@@ -24,7 +24,7 @@ from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
 from fxa_pipeline.sinks import LedgerRow, Sink
 from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
-from fxa_pipeline.useragent import AgentCache
+from fxa_pipeline.useragent import AgentCache, redact_user_agents
 
 # Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
 # any uid raises MissingKeyError before anything of it is written.
@@ -151,26 +151,33 @@ class Loader:
 
     def load_file(self, path: Path) -> FileCounts | None:
         name = str(path.resolve())
-        sha256 = reading.sha256_of(path)
-        entries = self.sink.ledger_entries(name, sha256)
-        same = [entry for entry in entries if entry.file_sha256 == sha256]
-        if same and not self.force:
-            where = "" if any(e.file_name == name for e in same) else f" as {same[0].file_name}"
-            self.out.write(f"{name}: skipped: already loaded{where}\n")
-            self.summary.skipped_files += 1
-            return None
-        replace = {entry.file_name for entry in same} | ({name} if self.force else set())
-        changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
-        if changed:
-            self.err.write(
-                f"warning: {name} changed since it was loaded (SHA-256 {changed[0].file_sha256}"
-                f" is now {sha256}): replacing its rows\n"
-            )
-            replace.add(name)
+        try:
+            sha256 = reading.sha256_of(path)
+        except OSError as error:
+            return self._failed(name, f"cannot read the file ({error})")
         started = time.monotonic()
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        # The ledger is read inside the file's transaction (Postgres: after the loader lock),
+        # so two loaders never both load the same file.
         self.sink.begin()
         try:
+            entries = self.sink.ledger_entries(name, sha256)
+            same = [entry for entry in entries if entry.file_sha256 == sha256]
+            if same and not self.force:
+                self.sink.rollback()
+                other = [e.file_name for e in same if e.file_name != name]
+                where = "" if len(other) < len(same) else f" as {other[0]}"
+                self.out.write(f"{name}: skipped: already loaded{where}\n")
+                self.summary.skipped_files += 1
+                return None
+            replace = {entry.file_name for entry in same} | ({name} if self.force else set())
+            changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
+            if changed:
+                self.err.write(
+                    f"warning: {name} changed since it was loaded (SHA-256 "
+                    f"{changed[0].file_sha256} is now {sha256}): replacing its rows\n"
+                )
+                replace.add(name)
             if replace:
                 self.sink.delete_files(sorted(replace))
             counts = self._load_rows(path, name, loaded_at)
@@ -187,18 +194,19 @@ class Loader:
             )
             self.sink.commit()
         except MissingKeyError as error:
-            self.sink.rollback()
-            self.err.write(f"error: {name}: {error}\n")
-            self.summary.failed_files += 1
+            self._rollback()
             self.summary.missing_key = True
-            return None
-        except (reading.FileReadError, OSError, duckdb.Error) as error:
-            self.sink.rollback()
-            self.err.write(f"error: {name}: {error}\n")
-            self.summary.failed_files += 1
-            return None
+            return self._failed(name, str(error))
+        except (reading.FileReadError, OSError) as error:
+            self._rollback()
+            return self._failed(name, str(error))
+        except Exception as error:
+            # A database error (disk full, connection lost, ...): this file is rolled back,
+            # the others still get their chance.
+            self._rollback()
+            return self._failed(name, f"{type(error).__name__}: {error}")
         except BaseException:
-            self.sink.rollback()
+            self._rollback()
             raise
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
@@ -209,6 +217,17 @@ class Loader:
         self.summary.loaded_files += 1
         self.summary.totals.add(counts)
         return counts
+
+    def _failed(self, name: str, message: str) -> None:
+        self.err.write(f"error: {name}: {message}\n")
+        self.err.flush()
+        self.summary.failed_files += 1
+
+    def _rollback(self) -> None:
+        try:
+            self.sink.rollback()
+        except Exception as error:  # the connection may be gone; report, do not mask
+            self.err.write(f"warning: rollback failed ({type(error).__name__}: {error})\n")
 
     # ---- chunks ------------------------------------------------------------------------
     def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
@@ -273,11 +292,14 @@ class Loader:
         rejects = [(n, reason, text) for n, reason, text in rejected_rows]
         rejects += [(b.line_number, b.reason, b.text) for b in bad]
 
-        if self.key is None and file_format == "log":
-            (with_uid,) = engine.execute(
-                "select count(*) from _fxa_parsed"
-                " where kind in ('flow', 'activity') and uid is not null"
-            ).fetchone() or (0,)
+        if self.key is None:
+            with_uid = 0
+            if file_format == "log":
+                (with_uid,) = engine.execute(
+                    "select count(*) from _fxa_parsed"
+                    " where kind in ('flow', 'activity') and uid is not null"
+                ).fetchone() or (0,)
+            # A log line rejected from a CSV export still holds a raw uid: refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
                 raise MissingKeyError(
                     f"this file holds uids and {KEY_VARIABLE} is not set, so they cannot be "
@@ -374,6 +396,7 @@ class Loader:
         for _, _, text in rejects:
             if key is not None:
                 text = redact_uids(text, key)
+            text = redact_user_agents(text)
             texts.append(_truncate(text, RAW_LINE_TEXT))
         table = pa.table(
             {

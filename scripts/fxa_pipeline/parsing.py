@@ -16,9 +16,10 @@ from typing import Literal
 
 FileFormat = Literal["log", "csv"]
 
-# The text mode's prefix: `fxa-auth-server.INFO: flowEvent {...}`. The same pattern (RE2
-# syntax, a subset of Python's) is used in SQL to split the Type from the Fields object.
-TEXT_MODE_PATTERN = r"^[\w.-]+\.[A-Z]+: (\w+) (\{.*)$"
+# The text mode's prefix: `fxa-auth-server.INFO: flowEvent {...}`. The Type is any word without
+# spaces, quotes or backslashes (`request.summary` too), so it can be put back into a JSON
+# envelope verbatim. The same pattern (RE2 syntax, a subset of Python's) is used in SQL.
+TEXT_MODE_PATTERN = r'^[\w.-]+\.[A-Z]+: ([^\s"\\]+) (\{.*)$'
 _TEXT_MODE = re.compile(TEXT_MODE_PATTERN.encode("ascii"))
 
 

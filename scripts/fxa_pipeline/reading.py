@@ -24,6 +24,7 @@ from typing import BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
 DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
+READ_BYTES = 1024 * 1024  # one read() of the (decompressed) stream
 
 
 class FileReadError(RuntimeError):
@@ -87,14 +88,25 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
     first = True
     try:
         while True:
+            # Read in parts: a gzip stream that ends early raises and drops the part being
+            # read, so the error can still say how many whole lines were readable.
+            parts: list[bytes] = []
+            size = 0
             try:
-                block = stream.read(chunk_bytes)
+                while size < chunk_bytes:
+                    part = stream.read(min(READ_BYTES, chunk_bytes - size))
+                    if not part:
+                        break
+                    parts.append(part)
+                    size += len(part)
             except (EOFError, OSError, zlib.error) as error:
+                readable = next_line - 1 + rest.count(b"\n") + sum(p.count(b"\n") for p in parts)
                 raise FileReadError(
                     f"the gzip stream is truncated or corrupt ({error}) after line "
-                    f"{next_line - 1}; nothing of this file was loaded: copy the complete file "
-                    "again and rerun"
+                    f"{readable} ({readable} lines could be read); nothing of this file was "
+                    "loaded: copy the complete file again and rerun"
                 ) from error
+            block = b"".join(parts)
             if first:
                 first = False
                 if block.startswith(BOM):

@@ -7,7 +7,7 @@ in-memory DuckDB). A sink then receives, inside one transaction per file:
 - `delete_files(names)`: remove earlier loads of these files (`--force`, changed files);
 - `append(table, query)`: the rows of `query` (a SELECT run on `engine`, columns in raw_schema
   order) appended to `raw.<table>` in bulk: DuckDB `INSERT ... SELECT`, Postgres `COPY`, Redshift
-  (later) gzip CSV parts staged to S3 and `COPY`;
+  gzip CSV parts staged to S3 and `COPY` (fxa_pipeline/redshift_copy.py);
 - `write_ledger(row)`: the file's ledger row, last;
 - `commit()` or `rollback()`.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.csv
 
+from fxa_pipeline import redshift_copy
 from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Dialect, create_all_sql, quote
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
@@ -227,7 +228,6 @@ class PostgresSink(Sink):
                 [file_name, sha256],
             )
             rows = cursor.fetchall()
-        self._conn.rollback()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
     def begin(self) -> None:
@@ -275,54 +275,133 @@ class PostgresSink(Sink):
         self._engine.close()
 
 
-REDSHIFT_NOT_IMPLEMENTED = (
-    "the redshift target is not implemented yet: stage gzip CSV parts to S3 and COPY (issue 8). "
-    "Load into --target duckdb or --target postgres meanwhile."
-)
-
-
 class RedshiftSink(Sink):
-    """The place for Redshift: normalise in DuckDB like the other targets, then per `append`
-    write the query's rows as gzip CSV parts (`COPY (query) TO ... (compression gzip)`), upload
-    them to S3 and run `COPY raw.<table> FROM 's3://...' GZIP CSV` inside the file's transaction,
-    with `delete_files`/`write_ledger` as plain SQL. Not implemented yet (issue 8)."""
+    """Redshift: rows normalised in an in-memory DuckDB like the Postgres path; each `append`
+    streams its query's rows into gzip CSV parts on local disk; `commit` uploads them to S3
+    (`FXA_METRICS_S3_URI`) and runs, in one transaction, the deletes of `delete_files`, one
+    `COPY ... FROM 's3://.../<table>.manifest'` per table and the ledger insert
+    (fxa_pipeline/redshift_copy.py, docs/redshift.md).
+
+    Nothing reaches the database before `commit`, so the transaction lasts only as long as the
+    COPYs, not as long as the parsing; a failure before it leaves no trace but local files.
+    `connection`, `s3_client` and `settings` can be given (tests); by default they come from the
+    REDSHIFT_* and FXA_METRICS_S3_* variables and the standard AWS credential chain.
+    """
 
     dialect: Dialect = "redshift"
 
-    def __init__(self, target: RedshiftTarget) -> None:
-        self._target = target
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+    def __init__(
+        self,
+        target: RedshiftTarget,
+        *,
+        connection: redshift_copy.Connection | None = None,
+        s3_client: redshift_copy.S3Client | None = None,
+        settings: redshift_copy.CopySettings | None = None,
+    ) -> None:
+        try:
+            self._settings = settings or redshift_copy.CopySettings.from_env()
+        except redshift_copy.ConfigError as error:
+            raise SinkError(str(error)) from error
+        self._s3 = s3_client or redshift_copy.make_s3_client(self._settings)
+        self._conn = connection or self._connect(target)
+        self._engine = new_engine()
+        self._load: redshift_copy.FileLoad | None = None
+        self._delete: list[str] = []
+        self._ledger: LedgerRow | None = None
+
+    @staticmethod
+    def _connect(target: RedshiftTarget) -> redshift_copy.Connection:
+        import redshift_connector
+
+        try:
+            connection: redshift_copy.Connection = redshift_connector.connect(
+                host=target.host,
+                port=target.port,
+                database=target.dbname,
+                user=target.user,
+                password=target.password,
+            )
+        except Exception as error:
+            raise SinkError(
+                f"cannot connect to Redshift at {target.host}:{target.port} database "
+                f"{target.dbname} as {target.user} ({error}); check the REDSHIFT_* variables "
+                "(REDSHIFT_HOST, REDSHIFT_PORT, REDSHIFT_USER, REDSHIFT_PASSWORD, "
+                "REDSHIFT_DATABASE)"
+            ) from error
+        return connection
 
     @property
     def engine(self) -> duckdb.DuckDBPyConnection:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        return self._engine
 
     def ensure_schema(self) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        cursor = self._conn.cursor()
+        for statement in create_all_sql("redshift"):
+            cursor.execute(statement)
+        self._conn.commit()
 
     def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        cursor = self._conn.cursor()
+        cursor.execute(
+            f"select file_name, file_sha256 from {_RAW}.load_ledger"
+            " where file_name = %s or file_sha256 = %s",
+            [file_name, sha256],
+        )
+        rows = cursor.fetchall()
+        self._conn.rollback()  # end the read's implicit transaction
+        return [LedgerEntry(name, sha) for name, sha in rows]
 
     def begin(self) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        self._discard()
+        # the staging prefix carries the file's SHA-256, known from the ledger row (set in
+        # write_ledger; the prefix is built at commit)
+        self._load = redshift_copy.FileLoad(self._settings, self._s3, "")
+        self._delete = []
+        self._ledger = None
+
+    def _current(self) -> redshift_copy.FileLoad:
+        if self._load is None:
+            raise RuntimeError("RedshiftSink: begin() was not called")
+        return self._load
 
     def delete_files(self, file_names: list[str]) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        self._current()
+        self._delete.extend(file_names)
 
     def append(self, table: str, query: str) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        load = self._current()
+        reader = self._engine.sql(query).to_arrow_reader(batch_size=100_000)
+        for batch in reader:
+            if batch.num_rows:
+                columns = [column.to_pylist() for column in batch.columns]
+                load.add_rows(table, zip(*columns, strict=True))
 
     def write_ledger(self, row: LedgerRow) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        self._current().file_sha256 = row.file_sha256
+        self._ledger = row
 
     def commit(self) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        load = self._current()
+        if self._ledger is None:
+            raise RuntimeError("RedshiftSink: commit() before write_ledger()")
+        try:
+            load.commit(self._conn, _ledger_values(self._ledger), delete_files=self._delete)
+        finally:
+            self._load = None
+
+    def _discard(self) -> None:
+        if self._load is not None:
+            self._load.close()
+            self._load = None
 
     def rollback(self) -> None:
-        raise NotImplementedError(REDSHIFT_NOT_IMPLEMENTED)
+        self._discard()
+        self._conn.rollback()
 
     def close(self) -> None:
-        return None
+        self._discard()
+        self._conn.close()
+        self._engine.close()
 
 
 def open_sink(target: Target) -> Sink:

@@ -7,6 +7,7 @@ agent gives NULLs, never a rejection; a parsed value longer than the column is a
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from ua_parser import parse
@@ -16,6 +17,17 @@ from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT
 # Agents longer than this are not parsed (NULLs): real agents are a few hundred characters, and
 # the rules are regular expressions whose cost grows with the input.
 MAX_AGENT_LENGTH = LONG_TEXT
+
+
+# `"userAgent": <value>` in raw (possibly invalid) JSON, as uid_hmac matches `"uid"`.
+_AGENT_VALUE = re.compile(r'("userAgent"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]]+)')
+REDACTED_AGENT = '"[redacted]"'
+
+
+def redact_user_agents(raw_line: str) -> str:
+    """Replace the value of every `"userAgent"` field of a rejected line: the raw agent string
+    is never stored (CONTRACT.md 1a), not even in `raw.rejected_lines.raw_line`."""
+    return _AGENT_VALUE.sub(lambda match: match.group(1) + REDACTED_AGENT, raw_line)
 
 
 class ParsedAgent(NamedTuple):

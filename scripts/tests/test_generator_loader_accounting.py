@@ -57,11 +57,6 @@ def test_ledger_matches_manifest_for_json_and_csv_files(
     assert activity == sum(c["activity_events"] for c in files.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader: the text-mode pattern reads the Type as \\w+, so `fxa-auth-server.INFO: "
-    "request.summary {...}` lines are rejected as invalid JSON instead of ignored",
-)
 def test_ledger_matches_manifest_for_text_mode_files(
     generated: tuple[Path, dict], duckdb_path: Path, load: Any, query: Any
 ) -> None:

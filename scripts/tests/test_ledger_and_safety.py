@@ -161,10 +161,14 @@ def test_truncated_gzip_fails_the_file(
     assert query(COUNTS) == [(0, 0, 0, 0)]
 
 
-def test_redshift_target_says_what_is_missing(tmp_path: Path, load, capsys) -> None:
+def test_redshift_target_says_what_is_missing(tmp_path: Path, load, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("FXA_METRICS_S3_URI", raising=False)
+    monkeypatch.delenv("FXA_METRICS_REDSHIFT_IAM_ROLE", raising=False)
     path = write(tmp_path / "a.log", LOG_LINES[0])
     assert load(path, target="redshift") == 1
-    assert "stage gzip CSV parts to S3 and COPY (issue 8)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "FXA_METRICS_S3_URI and FXA_METRICS_REDSHIFT_IAM_ROLE" in err
+    assert "docs/redshift.md" in err
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path, duckdb_path, load, capsys) -> None:

@@ -58,7 +58,7 @@ class Population:
         self.existing_users = max(1, existing_users)
         self.created_users = 0
         self.recent_signups: deque[int] = deque(maxlen=_RECENT_SIGNUPS)
-        self.user = lru_cache(maxsize=50_000)(self._derive_user)
+        self.user = lru_cache(maxsize=16_384)(self._derive_user)
 
     def _derive_user(self, index: int) -> User:
         # One 64-byte digest: uid (16 bytes), two device ids (32), 16 bytes of choices;

@@ -1,0 +1,126 @@
+"""Print a short summary of the KPI tables of a DuckDB warehouse (the end of `make demo`).
+
+Reads `analytics.kpi_*` (CONTRACT.md section 4) from the DuckDB file of the `duckdb` target
+(`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is not built yet
+is reported as such instead of failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    table: str
+    columns: str
+    order: str  # the grain, day first
+
+
+SECTIONS = (
+    Section(
+        "Sign-up and sign-in funnel: flows begun / completed per day",
+        "kpi_flow_funnel_daily",
+        "day, flow_kind, flows_begun, flows_completed",
+        "day, flow_kind",
+    ),
+    Section(
+        "Device connection time (seconds from flow.begin to flow.complete)",
+        "kpi_device_connection_time_daily",
+        "day, service, completed_flows, round(p50_seconds, 1) as p50_seconds, "
+        "round(p90_seconds, 1) as p90_seconds",
+        "day, service",
+    ),
+    Section(
+        "Engagement: daily / monthly active users",
+        "kpi_engagement_ratio_daily",
+        "day, daily_active_users, monthly_active_users, "
+        "round(engagement_ratio, 3) as engagement_ratio",
+        "day",
+    ),
+    Section(
+        "Multi-device usage",
+        "kpi_multi_device_usage_daily",
+        "day, device_users, multi_device_users, round(multi_device_share, 3) as multi_device_share",
+        "day",
+    ),
+)
+
+COUNTED_TABLES = (
+    "flow_events",
+    "flow_metadata",
+    "activity_events",
+    "daily_activity_per_device",
+    "daily_multi_device_users",
+)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [list(map(str, header))] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(value.rjust(width) for value, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join("  " + line for line in lines)
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
+    tables = existing_tables(con, schema)
+    out = []
+    counts = [
+        (table, con.execute(f"select count(*) from {schema}.{table}").fetchone()[0])
+        for table in COUNTED_TABLES
+        if table in tables
+    ]
+    built = ", ".join(f"{t} {n:,}" for t, n in counts) or "none built yet"
+    out.append(f"Spec tables (rows): {built}")
+    for section in SECTIONS:
+        out.append(f"\n{section.title} [{schema}.{section.table}]")
+        if section.table not in tables:
+            out.append("  (not built yet)")
+            continue
+        query = (
+            f"select {section.columns} from {schema}.{section.table} "
+            f"where day > (select max(day) from {schema}.{section.table}) - {int(days)} "
+            f"order by {section.order}"
+        )
+        cursor = con.execute(query)
+        header = [d[0] for d in cursor.description]
+        out.append(format_table(header, cursor.fetchall()))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database", default=os.environ.get("FXA_DUCKDB_PATH", "fxa_metrics.duckdb")
+    )
+    parser.add_argument("--schema", default="analytics")
+    parser.add_argument("--days", type=int, default=7, help="show the last N days")
+    args = parser.parse_args(argv)
+    if not os.path.exists(args.database):
+        print(f"{args.database} does not exist: run `make demo` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(args.database, read_only=True) as con:
+        print(summary(con, args.schema, args.days))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

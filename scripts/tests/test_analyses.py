@@ -1,0 +1,131 @@
+"""Every dashboard chart's SQL (analyses/) compiles and runs on a built warehouse.
+
+The fixture of kpi_warehouse.py has, each of 3 days, nine flows where flow i logs the first
+9 - i events of its path (begin, view, engage, submit, attempt, account.created or .login,
+email sent, email verified, complete), even flows signing up and odd ones signing in, and six
+users of whom two use two devices. Worked out by hand:
+- sign_up = flows 0 and 2 (account.created needs 6 events); sign_in = flows 1 and 3;
+  unknown = flows 4..8. Over the 3 days: unknown begun 15, view 12, engage 9, submit 6,
+  attempt 3 (falling step by step); sign_up completed 3 (flow 0), sign_in completed 0.
+- completions: only flow 0 (service NULL), flow_time 8 * 1000 * 2 = 16 s: p50 = p90 = 16.
+- DAU = MAU = 6 every day (ratio 1); multi-device share 2 / 6.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kpi_warehouse import PROJECT_ROOT, Warehouse, build_duckdb, build_postgres, drop_postgres
+
+pytestmark = pytest.mark.integration
+
+ANALYSES = sorted(path.stem for path in (PROJECT_ROOT / "analyses").glob("*.sql"))
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    warehouse = build_duckdb(tmp_path_factory.mktemp("kpi_duckdb"))
+    warehouse.dbt("compile", "--select", "resource_type:analysis")
+    return warehouse
+
+
+def _admin_dsn() -> str:
+    if not os.environ.get("PGHOST"):
+        return ""
+    parts = {
+        "host": os.environ["PGHOST"],
+        "port": os.environ.get("PGPORT", "5432"),
+        "user": os.environ.get("PGUSER", "postgres"),
+        "dbname": "postgres",
+    }
+    if os.environ.get("PGPASSWORD"):
+        parts["password"] = os.environ["PGPASSWORD"]
+    return " ".join(f"{key}={value}" for key, value in parts.items())
+
+
+@pytest.fixture(scope="module")
+def postgres_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    dsn = _admin_dsn()
+    if not dsn:
+        if os.environ.get("FXA_REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
+            pytest.fail("Postgres is required here but PGHOST is not set")
+        pytest.skip("needs Postgres: set PGHOST, PGPORT, PGUSER (a user with CREATEDB)")
+    database = f"fxa_kpi_analyses_{os.getpid()}"
+    warehouse = build_postgres(tmp_path_factory.mktemp("kpi_postgres"), dsn, database)
+    warehouse.dbt("compile", "--select", "resource_type:analysis")
+    yield warehouse
+    drop_postgres(dsn, database)
+
+
+def compiled_analysis(warehouse: Warehouse, name: str) -> str:
+    path = warehouse.target_path / "compiled" / "fxa_metrics" / "analyses" / f"{name}.sql"
+    assert path.exists(), f"dbt compile did not write {path}"
+    return path.read_text()
+
+
+def test_every_chart_has_an_analysis() -> None:
+    assert set(ANALYSES) >= {
+        "funnel_by_step",
+        "device_connection_time",
+        "engagement_ratio",
+        "multi_device_share",
+        "significant_changes_annotations",
+    }
+
+
+@pytest.mark.parametrize("name", ANALYSES)
+def test_analysis_runs_on_duckdb(duckdb_warehouse: Warehouse, name: str) -> None:
+    rows = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, name))
+    assert rows, f"analysis {name} returned no rows on the fixture"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", ANALYSES)
+def test_analysis_runs_on_postgres(postgres_warehouse: Warehouse, name: str) -> None:
+    rows = postgres_warehouse.query(compiled_analysis(postgres_warehouse, name))
+    assert rows, f"analysis {name} returned no rows on the fixture"
+
+
+def _funnel(warehouse: Warehouse) -> dict[tuple[str, str], int]:
+    rows = warehouse.query(compiled_analysis(warehouse, "funnel_by_step"))
+    return {(step, kind): int(flows) for _, step, kind, flows, _ in rows}
+
+
+def test_funnel_chart_falls_step_by_step(duckdb_warehouse: Warehouse) -> None:
+    funnel = _funnel(duckdb_warehouse)
+    unknown = [funnel[(step, "unknown")] for step in ("begun", "view", "engage", "submit")]
+    assert unknown == [15, 12, 9, 6]
+    assert funnel[("attempt", "unknown")] == 3
+    assert funnel[("begun", "sign_up")] == 6
+    assert funnel[("account_created", "sign_up")] == 6
+    assert funnel[("email_verified", "sign_up")] == 3
+    assert funnel[("completed", "sign_up")] == 3
+    assert funnel[("account_login", "sign_in")] == 6
+    assert funnel[("email_sent", "sign_in")] == 3
+    assert funnel[("completed", "sign_in")] == 0
+
+
+def test_device_connection_chart(duckdb_warehouse: Warehouse) -> None:
+    rows = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "device_connection_time"))
+    assert [(service, flows, p50, p90) for _, service, flows, p50, p90 in rows] == [
+        ("sync (no service)", 1, 16.0, 16.0)
+    ] * 3
+
+
+def test_engagement_and_multi_device_charts(duckdb_warehouse: Warehouse) -> None:
+    engagement = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "engagement_ratio"))
+    assert [(dau, mau, ratio) for _, dau, mau, ratio, _ in engagement] == [(6, 6, 1.0)] * 3
+    multi = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "multi_device_share"))
+    assert [(users, multi, share) for _, users, multi, share in multi] == [(6, 2, 2 / 6)] * 3
+    assert all(0 < share < 1 for *_, share in multi)
+
+
+def test_analyses_read_only_analytics_tables() -> None:
+    """Dashboards read the analytics schema: no source(), no staging model in a chart."""
+    for path in Path(PROJECT_ROOT / "analyses").glob("*.sql"):
+        text = path.read_text()
+        assert "source(" not in text, f"{path.name} reads a raw source"
+        assert "stg_" not in text, f"{path.name} reads a staging model"
