@@ -11,7 +11,7 @@
 
 {#
     One row per flow_id with at least one `flow.begin` event, computed from all of the flow's
-    raw rows (CONTRACT.md section 3). See _flow__models.yml for the tie-breaks.
+    raw rows (CONTRACT.md section 3). See _marts__models.yml for the tie-breaks.
 #}
 
 {%- set attribute_columns = [
