@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_expression_is_true.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_expression_is_true.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_expression_is_true(model, expression, where_clause) %}
 {%- if expression is not string or expression | trim == '' -%}
     {{ exceptions.raise_compiler_error(

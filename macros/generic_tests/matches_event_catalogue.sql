@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_matches_event_catalogue.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_matches_event_catalogue.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_matches_event_catalogue(model, column_name, catalogue) %}
 
 with

@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_not_negative.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_not_negative.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_not_negative(model, column_name) %}
 
 with validation_errors as (

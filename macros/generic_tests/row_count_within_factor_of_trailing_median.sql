@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_row_count_within_factor_of_trailing_median.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_row_count_within_factor_of_trailing_median.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_row_count_within_factor_of_trailing_median(
     model, timestamp_column, factor, trailing_days, min_trailing_days) %}
 {%- if factor | float < 1 -%}

@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_sampled_by_cohort.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_sampled_by_cohort.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_sampled_by_cohort(model, parent, id_column, rate) %}
 {%- set days = fxa_metrics.retention_effective_days(model.identifier) %}
 

@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_share_at_most.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_share_at_most.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_share_at_most(model, part_column, total_column, max_share) %}
 {%- if max_share | float < 0 or max_share | float > 1 -%}
     {{ exceptions.raise_compiler_error(

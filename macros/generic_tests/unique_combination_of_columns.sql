@@ -1,5 +1,5 @@
-{# The body of the generic test in tests/generic/test_unique_combination_of_columns.sql: dbt's dispatch
-   finds `default__` macros only under macros/. #}
+{# Body of the generic test tests/generic/test_unique_combination_of_columns.sql
+   (dbt's dispatch finds `default__` macros only under macros/). #}
 {% macro default__test_unique_combination_of_columns(model, combination_of_columns) %}
 {%- if combination_of_columns is string or combination_of_columns | length == 0 -%}
     {{ exceptions.raise_compiler_error(
