@@ -203,11 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = args.work / "data"
     source = generate(data, args.events, args.seed, args.gzip)
-    files = sorted(
-        p
-        for p in data.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
-    )
+    files = sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith("."))
     lines = count_lines(files)
     size = sum(p.stat().st_size for p in files)
     groups = classify(files)

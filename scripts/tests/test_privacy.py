@@ -66,7 +66,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     generate = [sys.executable, str(GENERATOR), "--out", str(gen), "--days", "3"]
     done = run([*generate, "--flows-per-day", "150", "--seed", "5", "--legacy-days", "1"], env)
     assert done.returncode == 0, done.stderr
-    inputs = sorted(p for p in gen.iterdir() if p.is_dir())  # not manifest.json
+    inputs = sorted(p for p in gen.iterdir() if p.is_dir())  # the day folders and legacy/
     done = run([sys.executable, str(LOADER), *map(str, inputs)], env)
     assert done.returncode == 0, done.stdout + done.stderr
     outputs += [done.stdout, done.stderr]
