@@ -51,33 +51,7 @@ flow_events as (
 
 ),
 
-{% if is_incremental() %}
-
-touched_flows as (
-
-    select
-        flow_id,
-        begin_time
-    from flow_metadata
-    where {{ fxa_metrics.loaded_after_watermark('_loaded_at') }}
-
-),
-
-affected_days as (
-
-    select distinct cast(flow_events."timestamp" as date) as day
-    from flow_events
-    inner join touched_flows
-        on flow_events.flow_id = touched_flows.flow_id
-    where
-        flow_events.type = 'flow.begin'
-        and flow_events."timestamp" >= (
-            select min(touched_flows.begin_time) from touched_flows
-        )
-
-),
-
-{% endif %}
+{{ fxa_metrics.flow_kpi_affected_days('flow_metadata', 'flow_events') }}
 
 completed_flows as (
 
