@@ -39,10 +39,8 @@ demo: export FXA_METRICS_UID_HMAC_KEY ?= $(DEMO_UID_HMAC_KEY)
 demo: export FXA_DUCKDB_PATH := $(DEMO_DB)
 demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB, print the KPIs
 	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days 7
-	@# every generated log file; manifest.json is the generator's own accounting, not a log
 	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
-	$(PY) scripts/load_events.py --target duckdb \
-	    $$(find $(DEMO_LOGS) -type f ! -name manifest.json | sort); \
+	$(PY) scripts/load_events.py --target duckdb $(DEMO_LOGS); \
 	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
 	$(DBT) build --target duckdb
 	$(PY) scripts/kpi_summary.py --database $(DEMO_DB)

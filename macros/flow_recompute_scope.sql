@@ -34,9 +34,7 @@
                 "var('flow_lookaround_hours') must be at least 2 (a flow id lives two hours), got "
                 ~ margin_hours) }}
         {%- endif -%}
-        {%- set new_rows -%}
-            from {{ events }} where {{ fxa_metrics.loaded_after_watermark('loaded_at') }}
-        {%- endset -%}
+        {%- set new_rows = ' where ' ~ fxa_metrics.loaded_after_watermark('loaded_at') -%}
         {%- set bounds = none if relation is none else fxa_metrics.new_rows_bounds(
             relation,
             dbt.dateadd('hour', -margin_hours, 'min("timestamp")'),
@@ -48,18 +46,18 @@
             scan of `events` prunes by its zone maps #}
         "timestamp" >= {{ bounds[0] }}
         and "timestamp" <= {{ bounds[1] }}
-        and flow_id in (
-            select flow_id from {{ relation }}
-            where {{ fxa_metrics.loaded_after_watermark('loaded_at') }}
-        )
+        and flow_id in (select touched.flow_id from {{ relation }} as touched {{ new_rows }})
         {%- else -%}
+        {#- each subquery gets its own alias (sqlfluff AL04) #}
         "timestamp" >= (
-            select {{ dbt.dateadd('hour', -margin_hours, 'min("timestamp")') }} {{ new_rows }}
+            select {{ dbt.dateadd('hour', -margin_hours, 'min(window_start."timestamp")') }}
+            from {{ events }} as window_start {{ new_rows }}
         )
         and "timestamp" <= (
-            select {{ dbt.dateadd('hour', margin_hours, 'max("timestamp")') }} {{ new_rows }}
+            select {{ dbt.dateadd('hour', margin_hours, 'max(window_end."timestamp")') }}
+            from {{ events }} as window_end {{ new_rows }}
         )
-        and flow_id in (select flow_id {{ new_rows }})
+        and flow_id in (select touched.flow_id from {{ events }} as touched {{ new_rows }})
         {%- endif -%}
     {%- else -%}
         1 = 1

@@ -33,7 +33,7 @@ from fxa_pipeline.benchmarking import (
     run_measured,
 )
 
-LINES_PER_FLOW = 13.5  # about what generate_events.py writes per flow begun (flow + activity)
+LINES_PER_FLOW = 16  # about what generate_events.py writes per flow begun (all files)
 DAYS = 5
 
 

@@ -87,11 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("DBT_PROFILES_DIR", str(project))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), env.get("PYTHONPATH")]))
 
-    missing = [n for n in ("generate_events.py", "load_events.py") if not (SCRIPTS / n).exists()]
-    if missing:
-        print(f"dbt-test-{args.target} skipped: scripts/{', scripts/'.join(missing)} not here yet")
-        return 0
-
     if args.target == "postgres":
         if not env.get("PGHOST"):
             if env.get("FXA_REQUIRE_POSTGRES") == "1":

@@ -12,7 +12,7 @@
 {#
     One row per distinct flow event: (flow_id, type, timestamp, flow_time). Identical log lines
     (duplicates, files loaded twice) collapse here, on the slice of touched flows, not in
-    staging. See _flow__models.yml.
+    staging. See _marts__models.yml.
 #}
 
 with

@@ -11,7 +11,7 @@
 
 {#
     One row per flow_id with at least one `flow.begin` event, computed from all of the flow's
-    raw rows (CONTRACT.md section 3). See _flow__models.yml for the tie-breaks.
+    raw rows (CONTRACT.md section 3). See _marts__models.yml for the tie-breaks.
 #}
 
 {%- set attribute_columns = [
@@ -23,9 +23,9 @@
     attribute values themselves, which only matter for the same event logged with different
     attributes. Rows tied on all of it carry the same values, so the first non-NULL value never
     depends on load or row order. #}
-{%- set event_order -%}
-    "timestamp", flow_time nulls last, type, {{ attribute_columns | join(' nulls last, ') }} nulls last
-{%- endset %}
+{%- set event_order = '"timestamp", flow_time nulls last, type, '
+    ~ (attribute_columns | join(' nulls last, ')) ~ ' nulls last' %}
+{%- set first_value_ignore_nulls = fxa_metrics.first_value_ignore_nulls %}
 {#- String sizes as Redshift needs them (VARCHAR counts bytes: 4 x the loader's character
     limits of scripts/fxa_pipeline/raw_schema.py); DuckDB ignores them, Postgres never hits them. #}
 {%- set attribute_lengths = {
@@ -48,7 +48,7 @@ events_in_scope as (
 
 ),
 
-{#- Identical duplicates need no removal here: they change no minimum, maximum or first value. #}
+{# Identical duplicates need no removal here: they change no minimum, maximum or first value. #}
 first_attribute_values as (
 
     select
@@ -56,14 +56,10 @@ first_attribute_values as (
         "timestamp",
         flow_time,
         type,
-        loaded_at,
         {%- for column in attribute_columns %}
-        {{ fxa_metrics.first_value_ignore_nulls(
-            column,
-            partition_by='flow_id',
-            order_by=event_order,
-        ) }} as first_{{ column }}{{ ',' if not loop.last }}
+        {{ first_value_ignore_nulls(column, 'flow_id', event_order) }} as first_{{ column }},
         {%- endfor %}
+        loaded_at
     from events_in_scope
 
 ),

@@ -114,7 +114,7 @@ def log_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
+        if p.is_file() and not p.name.startswith(".")
     )
 
 

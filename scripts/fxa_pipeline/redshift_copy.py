@@ -138,44 +138,77 @@ class CopySettings:
 # CSV encoding
 
 
-def _quote_text(text: str) -> str:
-    if NULL_BYTE in text:
-        raise ValueError("a value contains a NUL character, which no target can store")
-    return '"' + text.replace('"', '""') + '"'
+def _type_error(column: Column, expected: str, value: object) -> TypeError:
+    return TypeError(f"column {column.name}: expected {expected}, got {type(value).__name__}")
+
+
+def _encoder(column: Column) -> Callable[[object], str]:
+    """The field encoder of one column (see the module docstring for the encoding)."""
+
+    def text(value: object) -> str:
+        if value is None:
+            return NULL_BYTE
+        if type(value) is not str:
+            raise _type_error(column, "str", value)
+        if NULL_BYTE in value:
+            raise ValueError("a value contains a NUL character, which no target can store")
+        return '"' + value.replace('"', '""') + '"'
+
+    def bigint(value: object) -> str:
+        if value is None:
+            return NULL_BYTE
+        if type(value) is not int:
+            raise _type_error(column, "int", value)
+        return str(value)
+
+    def boolean(value: object) -> str:
+        if value is None:
+            return NULL_BYTE
+        if type(value) is not bool:
+            raise _type_error(column, "bool", value)
+        return "true" if value else "false"
+
+    def timestamp(value: object) -> str:
+        if value is None:
+            return NULL_BYTE
+        if not isinstance(value, dt.datetime):
+            raise _type_error(column, "datetime", value)
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds")
+
+    return {"text": text, "bigint": bigint, "boolean": boolean, "timestamp": timestamp}[column.kind]
 
 
 def encode_value(value: object, column: Column) -> str:
-    """One CSV field for `value` in `column` (see the module docstring for the encoding)."""
-    if value is None:
-        return NULL_BYTE
-    if column.kind == "text":
-        if not isinstance(value, str):
-            raise TypeError(f"column {column.name}: expected str, got {type(value).__name__}")
-        return _quote_text(value)
-    if column.kind == "bigint":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"column {column.name}: expected int, got {type(value).__name__}")
-        return str(value)
-    if column.kind == "boolean":
-        if not isinstance(value, bool):
-            raise TypeError(f"column {column.name}: expected bool, got {type(value).__name__}")
-        return "true" if value else "false"
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"column {column.name}: expected datetime, got {type(value).__name__}")
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    """One CSV field for `value` in `column`."""
+    return _encoder(column)(value)
+
+
+class RowEncoder:
+    """Encodes rows of one table; the per-column encoders are chosen once."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.columns = tuple(columns)
+        self.encoders = tuple(_encoder(column) for column in columns)
+
+    def __call__(self, row: Row) -> str:
+        """One CSV line (with its `\\n`) for a row given in column order or as a mapping."""
+        if isinstance(row, dict):
+            values: Sequence[object] = [row.get(column.name) for column in self.columns]
+        else:
+            values = row
+            if len(values) != len(self.encoders):
+                raise ValueError(f"row has {len(values)} values for {len(self.columns)} columns")
+        return (
+            ",".join([encode(value) for encode, value in zip(self.encoders, values, strict=True)])
+            + "\n"
+        )
 
 
 def encode_row(row: Row, columns: Sequence[Column]) -> str:
     """One CSV line (with its `\\n`) for a row given in column order or as a mapping."""
-    if isinstance(row, Mapping):
-        values: Sequence[object] = [row.get(column.name) for column in columns]
-    else:
-        values = row
-        if len(values) != len(columns):
-            raise ValueError(f"row has {len(values)} values for {len(columns)} columns")
-    return ",".join(encode_value(v, c) for v, c in zip(values, columns, strict=True)) + "\n"
+    return RowEncoder(columns)(row)
 
 
 @dataclass(frozen=True)
@@ -201,21 +234,36 @@ class PartWriter:
     _path: Path | None = None
     _rows: int = 0
     _bytes: int = 0
+    _buffer: list[bytes] = field(default_factory=list)
+    _buffered: int = 0
+    _encode: RowEncoder | None = None
 
     def write(self, rows: Iterable[Row]) -> None:
+        encode = self._encode = self._encode or RowEncoder(self.columns)
         for row in rows:
-            line = encode_row(row, self.columns).encode("utf-8")
+            line = encode(row).encode("utf-8")
             if self._file is not None and self._bytes + len(line) > self.max_bytes:
                 self._close_part()
             if self._file is None:
                 self._path = self.directory / f"{self.stem}.{len(self.parts):05d}.csv.gz"
                 self._file = gzip.GzipFile(self._path, "wb", compresslevel=6, mtime=0)
-            self._file.write(line)
+            self._buffer.append(line)
+            self._buffered += len(line)
+            if self._buffered >= 1 << 20:  # compress in 1 MiB blocks, not line by line
+                self._flush()
             self._rows += 1
             self._bytes += len(line)
 
+    def _flush(self) -> None:
+        if self._buffer:
+            assert self._file is not None
+            self._file.write(b"".join(self._buffer))
+            self._buffer.clear()
+            self._buffered = 0
+
     def _close_part(self) -> None:
         assert self._file is not None and self._path is not None
+        self._flush()
         self._file.close()
         self.parts.append(Part(self._path, self._rows, self._bytes))
         self._file, self._path, self._rows, self._bytes = None, None, 0, 0

@@ -13,6 +13,8 @@ and a rerun ends in exactly the tables of one uninterrupted run.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +45,8 @@ BUILD = (
     "resource_type:seed",
     "--exclude",
     "test_type:unit",
+    "--indirect-selection",
+    "cautious",  # no test of a model outside the selection (e.g. the sampled marts)
 )
 SPEC_TABLES = (
     "flow_events",
@@ -187,3 +191,79 @@ def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(tmp_path: Path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "skipped" in done.stdout
     assert raw_snapshot(db) == raw_snapshot(reference)
+
+
+def _dbt(db: Path, tmp: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_PROFILES_DIR": str(REPO),
+        "FXA_DUCKDB_PATH": str(db),
+        "FXA_TARGET": "duckdb",
+    }
+    paths = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
+    return [DBT, *args, *paths, "--log-path", str(tmp / "logs")], env
+
+
+def spec_tables(db: Path) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table in SPEC_TABLES:
+            rows = con.execute(f"select * from analytics.{table}").fetchall()
+            out[table] = sorted(rows, key=repr)
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated_logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("crash-logs") / "logs"
+    command = [sys.executable, str(GENERATOR), "--out", str(out), "--days", "2"]
+    command += ["--flows-per-day", "150", "--seed", "13", "--legacy-days", "1"]
+    done = subprocess.run(command, env=loader_env(out / "unused"), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return sorted(p for p in out.iterdir() if p.is_dir())  # the day folders and legacy/
+
+
+def kill_after(command: list[str], env: dict[str, str], finished_nodes: int) -> bool:
+    """Run dbt; SIGKILL it as soon as `finished_nodes` nodes have reported. True if killed."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    seen = 0
+    for line in proc.stdout:
+        if re.search(r"\d+ of \d+ (OK|PASS|WARN)", line):
+            seen += 1
+            if seen >= finished_nodes:
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.communicate()
+    return proc.returncode == -signal.SIGKILL
+
+
+def test_dbt_build_killed_mid_run_then_rerun_equals_a_clean_build(
+    tmp_path: Path, generated_logs: list[Path]
+) -> None:
+    raw = tmp_path / "loaded.duckdb"  # not raw.duckdb: its catalog would shadow the schema
+    done = subprocess.run(
+        [sys.executable, str(LOADER), *map(str, generated_logs)],
+        env=loader_env(raw),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    # The same raw tables (load times included) for both builds.
+    clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
+    shutil.copy(raw, clean)
+    shutil.copy(raw, crashed)
+    command, env = _dbt(clean, tmp_path / "clean", *BUILD)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    nodes = len(re.findall(r"\d+ of \d+ (?:OK|PASS|WARN)", done.stdout))
+
+    # Killed half-way through, then run again.
+    command, env = _dbt(crashed, tmp_path / "crashed", *BUILD)
+    assert kill_after(command, env, max(2, nodes // 2)), "dbt build ended before the kill"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert spec_tables(crashed) == spec_tables(clean)

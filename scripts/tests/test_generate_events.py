@@ -26,6 +26,7 @@ from unittest import mock
 import generate_events
 import pytest
 from fxa_pipeline.generator import catalogue, render, timeline
+from fxa_pipeline.generator.run import MANIFEST_NAME
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,7 +63,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def manifest(sample: Path) -> dict[str, Any]:
-    return json.loads((sample / "manifest.json").read_text())
+    return json.loads((sample / MANIFEST_NAME).read_text())
 
 
 # -- an independent reading of CONTRACT.md 1 -----------------------------------------------
@@ -162,15 +163,15 @@ def test_a_rerun_replaces_the_files_of_the_previous_run(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not ours")
     assert run_generator(tmp_path, "--days", "1", "--flows-per-day", "30", "--gzip") == 0
     files = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
-    listed = set(json.loads((tmp_path / "manifest.json").read_text())["files"])
-    assert files == listed | {"manifest.json", "notes.txt"}
+    listed = set(json.loads((tmp_path / MANIFEST_NAME).read_text())["files"])
+    assert files == listed | {MANIFEST_NAME, "notes.txt"}
     assert not (tmp_path / "2017-03-03").exists()
 
 
 def test_gzip_files_hold_exactly_the_plain_text(sample: Path, tmp_path: Path) -> None:
     assert run_generator(tmp_path, *SAMPLE_ARGS, "--gzip") == 0
-    plain = {k: v for k, v in _tree(sample).items() if k != "manifest.json"}
-    zipped = {k: v for k, v in _tree(tmp_path).items() if k != "manifest.json"}
+    plain = {k: v for k, v in _tree(sample).items() if k != MANIFEST_NAME}
+    zipped = {k: v for k, v in _tree(tmp_path).items() if k != MANIFEST_NAME}
     json_names = {k for k in plain if not k.startswith("legacy/")}
     assert {k + ".gz" for k in json_names} == {k for k in zipped if k.endswith(".gz")}
     for name in json_names:
@@ -184,9 +185,7 @@ def test_gzip_files_hold_exactly_the_plain_text(sample: Path, tmp_path: Path) ->
 
 def test_manifest_counts_match_an_independent_reading(sample: Path, manifest: dict) -> None:
     files = manifest["files"]
-    assert set(files) == {str(p.relative_to(sample)) for p in sample.rglob("*.*")} - {
-        "manifest.json"
-    }
+    assert set(files) == {str(p.relative_to(sample)) for p in sample.rglob("*.*")} - {MANIFEST_NAME}
     for path in json_files(sample):
         counts = collections.Counter()
         previous = None
@@ -526,7 +525,7 @@ def test_memory_does_not_grow_with_days_or_flows(tmp_path: Path) -> None:
 def test_no_noise_gives_only_clean_lines(tmp_path: Path) -> None:
     args = ["--days", "2", "--flows-per-day", "100", "--legacy-days", "1", "--no-noise"]
     assert run_generator(tmp_path, *args) == 0
-    totals = json.loads((tmp_path / "manifest.json").read_text())["totals"]
+    totals = json.loads((tmp_path / MANIFEST_NAME).read_text())["totals"]
     assert totals["malformed"] == totals["duplicates"] == totals["blank"] == 0
     assert (
         totals["other_type"] > 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import generate_events
 import pytest
+from fxa_pipeline.generator.run import MANIFEST_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,7 @@ def generated(tmp_path: Path, hmac_key: str) -> tuple[Path, dict[str, Any]]:
     out = tmp_path / "logs"
     args = ["--out", str(out), "--days", "2", "--flows-per-day", "150", "--gzip"]
     assert generate_events.main([*args, "--legacy-days", "1"]) == 0
-    return out, json.loads((out / "manifest.json").read_text())
+    return out, json.loads((out / MANIFEST_NAME).read_text())
 
 
 def _ledger_by_file(query: Any, root: Path) -> dict[str, tuple[int, int, int, int]]:

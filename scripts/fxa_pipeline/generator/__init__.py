@@ -16,7 +16,7 @@ Layout written under the output folder (DIR):
         `--legacy-days` days before the start date: 16- and 18-column rows, epoch seconds,
         parsed user agents, HMACed uids (FXA_METRICS_UID_HMAC_KEY)
     DIR/legacy/events-<YYYY-MM-DD>.csv           legacy activity export: 7- and 8-column rows
-    DIR/manifest.json                            options, and per file: lines, valid flow /
+    DIR/.manifest.json                           options, and per file: lines, valid flow /
         activity event lines, duplicates, malformed lines by kind, other-Type and blank
         lines, and the loaded / rejected / ignored counts the loader's ledger must show
 

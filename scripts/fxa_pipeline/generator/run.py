@@ -50,7 +50,7 @@ _ANY_NOISE_RATE = MALFORMED_RATE + DUPLICATE_RATE + BLANK_RATE
 _CLEAN: tuple[None, None, bool, bool] = (None, None, False, False)
 TEXT_MODE_EVERY = 3  # days 2, 5, 8, ... (index 1 mod 3): one auth host logs in text mode
 SESSIONS_PER_FLOW = 1.0
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = ".manifest.json"  # hidden: the loader skips it when given the folder
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,7 @@ def write_manifest(opts: Options, stats: Stats) -> Path:
 
 
 def remove_previous_output(out: Path) -> None:
-    """Delete the files an earlier run listed in `out/manifest.json` (and only those), so a
+    """Delete the files an earlier run listed in `out/.manifest.json` (and only those), so a
     rerun with fewer days or without --gzip leaves no stale files behind."""
     manifest = out / MANIFEST_NAME
     if not manifest.is_file():
@@ -424,7 +424,7 @@ def remove_previous_output(out: Path) -> None:
 
 
 def generate(opts: Options) -> Stats:
-    """Generate the sample logs of `opts` into `opts.out`, and their `manifest.json`;
+    """Generate the sample logs of `opts` into `opts.out`, and their `.manifest.json`;
     returns the per-file counts."""
     if opts.legacy_days > 0 and not opts.hmac_key:
         raise ValueError("legacy CSV exports need FXA_METRICS_UID_HMAC_KEY to HMAC the uids")

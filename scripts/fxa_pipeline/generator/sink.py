@@ -1,6 +1,6 @@
 """Output files: buffered (optionally gzip) writers that count what they write.
 
-Every file's counts go into `manifest.json` so that tests can check the loader's accounting
+Every file's counts go into `.manifest.json` so that tests can check the loader's accounting
 (`lines = loaded + rejected + ignored`) against what was generated:
 
 - `lines`: physical lines written (each ends in `\\n`);
