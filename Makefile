@@ -77,7 +77,7 @@ clean: ## remove build output, scratch databases and demo logs (keeps .venv and 
 	rm -rf target dbt_packages logs scratch $(DEMO_LOGS) .pytest_cache .ruff_cache .hypothesis
 
 .PHONY: bench-load
-bench-load: venv ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
+bench-load: $(STAMP) ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
 	$(PY) scripts/bench_load.py
 
 # --- docs site (issue 5) ---------------------------------------------------------------
@@ -96,3 +96,8 @@ docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C
 daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
 	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
 	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
+
+# --- performance (issue 7) ---------------------------------------------------------------
+.PHONY: bench
+bench: $(STAMP) ## pipeline vs its floors: load, full build, incremental day, RSS [ARGS='--days 7 --flows-per-day 50000']
+	$(PY) scripts/bench_pipeline.py $(ARGS)

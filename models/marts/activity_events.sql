@@ -60,8 +60,17 @@ events_to_rebuild as (
     inner join touched_timestamps
         on activity_events."timestamp" = touched_timestamps."timestamp"
     where
+        {%- set bounds = fxa_metrics.new_rows_bounds(
+            ref('stg_fxa__activity_events'), 'min("timestamp")', 'max("timestamp")', 'loaded_at'
+        ) %}
+        {%- if bounds is not none %}
+        {#- the same range as constants, read before the run: pushed into the scan #}
+        activity_events."timestamp" >= {{ bounds[0] }}
+        and activity_events."timestamp" <= {{ bounds[1] }}
+        {%- else %}
         activity_events."timestamp" >= (select touched_range.range_start from touched_range)
         and activity_events."timestamp" <= (select touched_range.range_end from touched_range)
+        {%- endif %}
 
 ),
 

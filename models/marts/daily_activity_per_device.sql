@@ -72,8 +72,22 @@ device_events as (
 
     where
         activity_events.device_id is not null
+        {%- set bounds = fxa_metrics.new_rows_bounds(
+            ref('activity_events'),
+            'cast(cast(min("timestamp") as date) as ' ~ dbt.type_timestamp() ~ ')',
+            dbt.dateadd('day', 1, 'cast(cast(max("timestamp") as date) as '
+                ~ dbt.type_timestamp() ~ ')'),
+            '_loaded_at',
+        ) %}
+        {%- if bounds is not none %}
+        {#- the days of all new rows (a superset of touched_days) as constants, read before
+            the run: pushed into the scan #}
+        and activity_events."timestamp" >= {{ bounds[0] }}
+        and activity_events."timestamp" < {{ bounds[1] }}
+        {%- else %}
         and activity_events."timestamp" >= (select touched_range.range_start from touched_range)
         and activity_events."timestamp" < (select touched_range.range_end from touched_range)
+        {%- endif %}
 
 ),
 

@@ -96,9 +96,21 @@ user_days as (
     from daily_activity_per_device
 
     {% if is_incremental() -%}
+    {%- set bounds = fxa_metrics.new_rows_bounds(
+        ref('daily_activity_per_device'),
+        dbt.dateadd('day', -window_days, 'cast(min(day) as ' ~ dbt.type_timestamp() ~ ')'),
+        dbt.dateadd('day', window_days, 'cast(max(day) as ' ~ dbt.type_timestamp() ~ ')'),
+        '_loaded_at',
+    ) %}
     where
+    {%- if bounds is not none %}
+        {#- affected_range as constants, read before the run: pushed into the scan #}
+        day >= {{ bounds[0] }}
+        and day <= {{ bounds[1] }}
+    {%- else %}
         day >= (select affected_range.range_start from affected_range)
         and day <= (select affected_range.range_end from affected_range)
+    {%- endif %}
     {%- endif %}
 
     group by

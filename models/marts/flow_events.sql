@@ -32,7 +32,7 @@ events_in_scope as (
         type,
         loaded_at
     from events
-    where {{ fxa_metrics.flow_recompute_scope('events') }}
+    where {{ fxa_metrics.flow_recompute_scope('events', ref('stg_fxa__flow_events')) }}
 
 ),
 

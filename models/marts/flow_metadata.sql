@@ -44,7 +44,7 @@ events as (
 events_in_scope as (
 
     select * from events
-    where {{ fxa_metrics.flow_recompute_scope('events') }}
+    where {{ fxa_metrics.flow_recompute_scope('events', ref('stg_fxa__flow_events')) }}
 
 ),
 
