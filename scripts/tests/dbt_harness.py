@@ -210,17 +210,27 @@ def scratch_warehouse(target: str, work_dir: Path) -> Iterator[Warehouse]:
         return
     if target != "postgres":
         raise ValueError(f"unknown target {target!r}: expected duckdb or postgres")
+    with scratch_postgres_database("it") as name:
+        env["PGDATABASE"] = name
+        yield Warehouse(target, env, work_dir)
+
+
+@contextmanager
+def scratch_postgres_database(tag: str) -> Iterator[str]:
+    """A new, empty database `<PGDATABASE>_<tag>_<random>` on the PG* server; its name.
+
+    Dropped afterwards (forcibly: a killed client's backend may still be attached).
+    """
     require_postgres()
     import psycopg
     from psycopg import sql
 
     maintenance_db = os.environ.get("PGDATABASE", "postgres")
-    name = f"{maintenance_db}_it_{secrets.token_hex(4)}"
+    name = f"{maintenance_db}_{tag}_{secrets.token_hex(4)}"
     with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
         connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    env["PGDATABASE"] = name
     try:
-        yield Warehouse(target, env, work_dir)
+        yield name
     finally:
         with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
             connection.execute(
