@@ -21,22 +21,40 @@ class Section:
     title: str
     table: str
     columns: str
-    order: str  # the grain, day first
+    order: str
+    group_by: str = ""  # aggregate the shown days into one row per these columns
+    latest_day_only: bool = False
 
+
+# The funnel steps in the order a flow walks them (kpi_flow_funnel_daily's step columns).
+FUNNEL_STEPS = (
+    "view",
+    "engage",
+    "submit",
+    "attempt",
+    "account_created",
+    "account_login",
+    "email_sent",
+    "email_verified",
+)
 
 SECTIONS = (
     Section(
-        "Sign-up and sign-in funnel: flows begun / completed per day",
+        "Sign-up and sign-in funnel: flows that reached each step, all shown days",
         "kpi_flow_funnel_daily",
-        "day, flow_kind, flows_begun, flows_completed",
-        "day, flow_kind",
+        "flow_kind, sum(flows_begun) as begun, "
+        + ", ".join(f"sum(flows_{step}) as {step}" for step in FUNNEL_STEPS)
+        + ", sum(flows_completed) as completed",
+        "flow_kind",
+        group_by="flow_kind",
     ),
     Section(
-        "Device connection time (seconds from flow.begin to flow.complete)",
+        "Device connection time on the latest day (seconds from flow.begin to flow.complete)",
         "kpi_device_connection_time_daily",
         "day, service, completed_flows, round(p50_seconds, 1) as p50_seconds, "
         "round(p90_seconds, 1) as p90_seconds",
-        "day, service",
+        "completed_flows desc, service",
+        latest_day_only=True,
     ),
     Section(
         "Engagement: daily / monthly active users",
@@ -95,14 +113,21 @@ def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
         if section.table not in tables:
             out.append("  (not built yet)")
             continue
+        shown = 1 if section.latest_day_only else int(days)
         query = (
             f"select {section.columns} from {schema}.{section.table} "
-            f"where day > (select max(day) from {schema}.{section.table}) - {int(days)} "
-            f"order by {section.order}"
+            f"where day > (select max(day) from {schema}.{section.table}) - {shown} "
+            + (f"group by {section.group_by} " if section.group_by else "")
+            + f"order by {section.order}"
         )
         cursor = con.execute(query)
         header = [d[0] for d in cursor.description]
-        out.append(format_table(header, cursor.fetchall()))
+        rows = cursor.fetchall()
+        if section.group_by and rows:
+            # the whole funnel: flows of every kind (a flow's kind is known only once it
+            # reaches account creation or login, so early drop-off is all `unknown`)
+            rows.append(["all", *(sum(row[i] or 0 for row in rows) for i in range(1, len(header)))])
+        out.append(format_table(header, rows))
     return "\n".join(out)
 
 
