@@ -111,11 +111,7 @@ def generate_logs(out: Path, days: int, flows_per_day: int, seed: int, gzip: boo
 
 def log_files(folder: Path) -> list[Path]:
     """Every generated log file under `folder` in name order (not the manifest or stamp)."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".")
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 def _open(path: Path) -> object:
