@@ -216,9 +216,11 @@ def scratch_warehouse(target: str, work_dir: Path) -> Iterator[Warehouse]:
 
 
 @contextmanager
-def scratch_postgres_database(tag: str) -> Iterator[str]:
+def scratch_postgres_database(tag: str, template: str | None = None) -> Iterator[str]:
     """A new, empty database `<PGDATABASE>_<tag>_<random>` on the PG* server; its name.
 
+    With `template`, an exact copy of that database instead (`create database ... template`:
+    no other connection may be open to it meanwhile).
     Dropped afterwards (forcibly: a killed client's backend may still be attached).
     """
     require_postgres()
@@ -228,7 +230,10 @@ def scratch_postgres_database(tag: str) -> Iterator[str]:
     maintenance_db = os.environ.get("PGDATABASE", "postgres")
     name = f"{maintenance_db}_{tag}_{secrets.token_hex(4)}"
     with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
-        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        create = sql.SQL("create database {}").format(sql.Identifier(name))
+        if template is not None:
+            create += sql.SQL(" template {}").format(sql.Identifier(template))
+        connection.execute(create)
     try:
         yield name
     finally:

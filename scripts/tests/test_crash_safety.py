@@ -247,24 +247,29 @@ def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(
         assert raw_snapshot(db, target) == raw_snapshot(reference, target)
 
 
-def _dbt(db: Path, tmp: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+def _dbt(
+    db: Path | str, tmp: Path, *args: str, target: str = "duckdb"
+) -> tuple[list[str], dict[str, str]]:
+    """dbt `args` on the DuckDB file or the Postgres database `db`: the command and its env."""
+    where = {"FXA_DUCKDB_PATH": str(db)} if target == "duckdb" else {"PGDATABASE": str(db)}
     env = {
         **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(REPO),
-        "FXA_DUCKDB_PATH": str(db),
-        "FXA_TARGET": "duckdb",
+        **where,
+        "FXA_TARGET": target,
     }
     paths = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
-    return [DBT, *args, *paths, "--log-path", str(tmp / "logs")], env
+    command = [DBT, *args, "--target", target, *paths, "--log-path", str(tmp / "logs")]
+    return command, env
 
 
-def spec_tables(db: Path) -> dict[str, list[tuple]]:
+def spec_tables(db: Path | str, target: str = "duckdb") -> dict[str, list[tuple]]:
+    """Every row (all columns) of the five spec tables, sorted by repr."""
     out: dict[str, list[tuple]] = {}
-    with duckdb.connect(str(db), read_only=True) as con:
+    with raw_query(target, db) as query:
         for table in SPEC_TABLES:
-            rows = con.execute(f"select * from analytics.{table}").fetchall()
-            out[table] = sorted(rows, key=repr)
+            out[table] = sorted(query(f"select * from analytics.{table}"), key=repr)
     return out
 
 
@@ -293,31 +298,53 @@ def kill_after(command: list[str], env: dict[str, str], finished_nodes: int) -> 
     return proc.returncode == -signal.SIGKILL
 
 
+@contextmanager
+def build_copies(target: str, raw: Path | str, tmp: Path) -> Iterator[tuple[Path | str, ...]]:
+    """Two exact copies of the loaded database `raw` (load times included): clean, crashed."""
+    if target == "duckdb":
+        clean, crashed = tmp / "clean.duckdb", tmp / "crashed.duckdb"
+        shutil.copy(raw, clean)
+        shutil.copy(raw, crashed)
+        yield clean, crashed
+        return
+    with (
+        scratch_postgres_database("clean", template=str(raw)) as clean_db,
+        scratch_postgres_database("crashed", template=str(raw)) as crashed_db,
+    ):
+        yield clean_db, crashed_db
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("duckdb", id="duckdb"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ],
+)
 def test_dbt_build_killed_mid_run_then_rerun_equals_a_clean_build(
-    tmp_path: Path, generated_logs: list[Path]
+    tmp_path: Path, generated_logs: list[Path], target: str
 ) -> None:
-    raw = tmp_path / "loaded.duckdb"  # not raw.duckdb: its catalog would shadow the schema
-    done = subprocess.run(
-        [sys.executable, str(LOADER), *map(str, generated_logs)],
-        env=loader_env(raw),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    # not raw.duckdb: its catalog would shadow the schema
+    with scratch_raw(target, tmp_path / "loaded.duckdb") as raw:
+        done = subprocess.run(
+            [sys.executable, str(LOADER), *map(str, generated_logs)],
+            env=loader_env(raw, target),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
-    # The same raw tables (load times included) for both builds.
-    clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
-    shutil.copy(raw, clean)
-    shutil.copy(raw, crashed)
-    command, env = _dbt(clean, tmp_path / "clean", *BUILD)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    nodes = len(re.findall(r"\d+ of \d+ (?:OK|PASS|WARN)", done.stdout))
+        # The same raw tables (load times included) for both builds.
+        with build_copies(target, raw, tmp_path) as (clean, crashed):
+            command, env = _dbt(clean, tmp_path / "clean", *BUILD, target=target)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stdout[-3000:]
+            nodes = len(re.findall(r"\d+ of \d+ (?:OK|PASS|WARN)", done.stdout))
 
-    # Killed half-way through, then run again.
-    command, env = _dbt(crashed, tmp_path / "crashed", *BUILD)
-    assert kill_after(command, env, max(2, nodes // 2)), "dbt build ended before the kill"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert spec_tables(crashed) == spec_tables(clean)
+            # Killed half-way through, then run again.
+            command, env = _dbt(crashed, tmp_path / "crashed", *BUILD, target=target)
+            assert kill_after(command, env, max(2, nodes // 2)), "dbt build ended before the kill"
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stdout[-3000:]
+            assert spec_tables(crashed, target) == spec_tables(clean, target)
