@@ -8,6 +8,9 @@ Generated logs are loaded and built (`dbt build`) with a known HMAC key, then:
   that fail), not in any file dbt writes under `target/` and `logs/`, not in the database file;
 - flows of Do-Not-Track users (no `utm_*` in any of their events) have NULL utm columns in
   `analytics.flow_metadata`.
+
+The uid / user-agent scan and the DNT check also run on Postgres (`postgres` marker): the same
+generated logs are loaded and built in a throwaway database on the PG* server.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_harness import scratch_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +100,41 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"tmp": tmp, "gen": gen, "inputs": inputs, "db": tmp / "privacy.duckdb", "out": outputs}
 
 
+@pytest.fixture(scope="module")
+def pg_pipeline(pipeline) -> Iterator[str]:
+    """The same generated logs loaded and built on a throwaway Postgres database; its name."""
+    tmp: Path = pipeline["tmp"] / "postgres"
+    tmp.mkdir()
+    with scratch_postgres_database("privacy") as name:
+        env = {
+            **os.environ,
+            "FXA_METRICS_UID_HMAC_KEY": HMAC_KEY,
+            "FXA_TARGET": "postgres",
+            "PGDATABASE": name,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_PROFILES_DIR": str(REPO),
+        }
+        loader = [sys.executable, str(LOADER), "--target", "postgres"]
+        done = run([*loader, *map(str, pipeline["inputs"])], env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        dbt_paths = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
+        for command in (["seed"], ["run", "--empty"], ["build"]):
+            done = run(
+                [
+                    DBT,
+                    *command,
+                    "--target",
+                    "postgres",
+                    *dbt_paths,
+                    "--log-path",
+                    str(tmp / "logs"),
+                ],
+                env,
+            )
+            assert done.returncode == 0, done.stdout[-3000:]
+        yield name
+
+
 def personal_data(inputs: list[Path]) -> tuple[set[str], set[str]]:
     """The raw uids and user-agent strings of the JSON logs (legacy CSVs hold neither)."""
     uids: set[str] = set()
@@ -127,31 +166,71 @@ def text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     ).fetchall()
 
 
+def leaks(
+    columns: list[tuple[str, str, str]], values_of, uids: set[str], agents: set[str]
+) -> list[str]:
+    """`schema.table.column: ...` for every value holding a raw uid or user agent."""
+    found: list[str] = []
+    for schema, table, column in columns:
+        for (value,) in values_of(schema, table, column):
+            windows = {
+                run[i : i + 32].lower()
+                for run in _HEX_RUN.findall(value)
+                for i in range(len(run) - 31)
+            }
+            leaked = windows & uids
+            leaked |= {a for a in agents if a in value}
+            if leaked:
+                found.append(f"{schema}.{table}.{column}: {sorted(leaked)[:2]} in {value[:120]}")
+    return found
+
+
+def distinct_values_sql(schema: str, table: str, column: str) -> str:
+    return f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
+
+
 def test_no_raw_uid_or_user_agent_anywhere(pipeline) -> None:
     uids, agents = personal_data(pipeline["inputs"])
     assert len(uids) > 50 and len(agents) > 5  # the scan has something to find
-    found: list[str] = []
     with duckdb.connect(str(pipeline["db"]), read_only=True) as con:
         columns = text_columns(con)
         schemas = {schema for schema, _, _ in columns}
         assert {"raw", "analytics"} <= schemas, schemas
         assert ("raw", "rejected_lines", "raw_line") in columns
-        for schema, table, column in columns:
-            values = con.execute(
-                f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
-            ).fetchall()
-            for (value,) in values:
-                windows = {
-                    run[i : i + 32].lower()
-                    for run in _HEX_RUN.findall(value)
-                    for i in range(len(run) - 31)
-                }
-                leaked = windows & uids
-                leaked |= {a for a in agents if a in value}
-                if leaked:
-                    found.append(
-                        f"{schema}.{table}.{column}: {sorted(leaked)[:2]} in {value[:120]}"
-                    )
+        found = leaks(
+            columns, lambda *name: con.execute(distinct_values_sql(*name)).fetchall(), uids, agents
+        )
+    assert not found, f"{len(found)} values leak personal data:\n" + "\n".join(found[:20])
+
+
+@pytest.mark.postgres
+def test_no_raw_uid_or_user_agent_anywhere_on_postgres(pipeline, pg_pipeline) -> None:
+    import psycopg
+
+    uids, agents = personal_data(pipeline["inputs"])
+    assert len(uids) > 50 and len(agents) > 5  # the scan has something to find
+    with psycopg.connect(dbname=pg_pipeline) as con:
+        columns = con.execute(
+            """
+            select table_schema, table_name, column_name
+            from information_schema.columns
+            where data_type in ('text', 'character varying', 'json', 'jsonb')
+              and table_schema not in ('pg_catalog', 'information_schema')
+              and table_schema not like 'pg\\_%'
+            order by 1, 2, 3
+            """
+        ).fetchall()
+        schemas = {schema for schema, _, _ in columns}
+        assert {"raw", "analytics"} <= schemas, schemas
+        assert ("raw", "rejected_lines", "raw_line") in columns
+        found = leaks(
+            columns,
+            lambda *name: (
+                (str(value),) for (value,) in con.execute(distinct_values_sql(*name)).fetchall()
+            ),
+            uids,
+            agents,
+        )
     assert not found, f"{len(found)} values leak personal data:\n" + "\n".join(found[:20])
 
 
@@ -171,12 +250,12 @@ def test_hmac_key_appears_in_no_output_artifact_or_database(pipeline) -> None:
         assert key not in path.read_bytes(), path
 
 
-def test_dnt_flows_keep_null_utm(pipeline) -> None:
-    """A flow none of whose logged events carries a utm_* value has NULL utm columns."""
+def dnt_flows(inputs: list[Path]) -> set[str]:
+    """The flows none of whose logged events carries a utm_* value."""
     with_utm: set[str] = set()
     all_flows: set[str] = set()
     flow_id = re.compile(rb'"flow_id"\s*:\s*"([0-9a-f]{64})"')
-    for folder in pipeline["inputs"]:
+    for folder in inputs:
         for path in folder.rglob("*"):
             if not path.is_file():
                 continue
@@ -195,18 +274,37 @@ def test_dnt_flows_keep_null_utm(pipeline) -> None:
                             with_utm.add(cells[2])
     dnt = all_flows - with_utm
     assert dnt and with_utm
-    predicate = " or ".join(f"{c} is not null" for c in UTM_COLUMNS)
-    with duckdb.connect(str(pipeline["db"]), read_only=True) as con:
-        built = {
-            flow: has_utm
-            for flow, has_utm in con.execute(
-                f"select flow_id, case when {predicate} then 1 else 0 end "
-                "from analytics.flow_metadata"
-            ).fetchall()
-        }
+    return dnt
+
+
+UTM_PREDICATE = " or ".join(f"{c} is not null" for c in UTM_COLUMNS)
+FLOW_UTM_SQL = (
+    f"select flow_id, case when {UTM_PREDICATE} then 1 else 0 end from analytics.flow_metadata"
+)
+
+
+def check_dnt(dnt: set[str], built: dict[str, int]) -> None:
     checked = [flow for flow in dnt if flow in built]
     leaking = [flow for flow in checked if built[flow]]
     with_values = sum(built.values())
     assert len(checked) > 10, len(checked)  # DNT flows with a flow.begin were built
     assert not leaking, leaking[:5]
     assert with_values > 0  # the other flows do carry utm values
+
+
+def test_dnt_flows_keep_null_utm(pipeline) -> None:
+    """A flow none of whose logged events carries a utm_* value has NULL utm columns."""
+    dnt = dnt_flows(pipeline["inputs"])
+    with duckdb.connect(str(pipeline["db"]), read_only=True) as con:
+        built = dict(con.execute(FLOW_UTM_SQL).fetchall())
+    check_dnt(dnt, built)
+
+
+@pytest.mark.postgres
+def test_dnt_flows_keep_null_utm_on_postgres(pipeline, pg_pipeline) -> None:
+    import psycopg
+
+    dnt = dnt_flows(pipeline["inputs"])
+    with psycopg.connect(dbname=pg_pipeline) as con:
+        built = dict(con.execute(FLOW_UTM_SQL).fetchall())
+    check_dnt(dnt, built)
