@@ -146,6 +146,47 @@ def _blank(line: str) -> str:
     return f"regexp_full_match({line}, '[ \\t]*')"
 
 
+def _identifier_checks(prefix: str) -> str:
+    """CASE branches both formats share: flow_id and uid present, ids of the right shape."""
+    return f"""when is_flow and {prefix}flow_id is null then 'missing required field flow_id'
+            when is_flow and not regexp_full_match({prefix}flow_id, '[0-9a-fA-F]{{64}}')
+                then 'flow_id is not 64 hex characters'
+            when is_activity and {prefix}uid is null then 'missing required field uid'
+            when is_activity and {prefix}device_id is not null
+                and not regexp_full_match({prefix}device_id, '[0-9a-fA-F]{{32}}')
+                then 'device_id is not 32 hex characters'"""
+
+
+def _parsed_select(prefix: str, other_kind: str, overrides: dict[str, str]) -> str:
+    """The final SELECT of `_fxa_parsed` (PARSED_COLUMNS) from the `checked` CTE, whose
+    fields are named `<prefix><column>`. `other_kind` is the kind of a line that is not blank,
+    not rejected and not a flow event; `overrides` replaces the expression of some columns."""
+    expressions = {
+        "timestamp": _timestamp("ms"),
+        "flow_id": f"lower({prefix}flow_id)",
+        "flow_time": "flow_time_value",
+        "device_id": f"lower({prefix}device_id)",
+        **{name: _utm(prefix + name) for name in UTM_FIELDS},
+        **overrides,
+    }
+    columns = ",\n    ".join(
+        f"{expressions.get(name, prefix + name)} as {_quoted(name)}" for name in PARSED_COLUMNS[4:]
+    )
+    return f"""select
+    line_no,
+    case
+        when {_blank("line")} then 'ignored'
+        when reason is not null then 'rejected'
+        when is_flow then 'flow'
+        else {other_kind}
+    end as kind,
+    reason,
+    case when reason is not null then line end as raw_line,
+    {columns}
+from checked
+"""
+
+
 def lines_from_pieces_sql(strip_cr: bool) -> str:
     """A SELECT of (line_no, line) from `_fxa_input(first_line, piece)`: several pieces of a
     chunk, each whole lines joined by newlines, split in DuckDB (one pipeline, in parallel)."""
@@ -181,7 +222,6 @@ def log_parse_sql(lines_sql: str = "select line_no, line from _fxa_lines") -> st
             "ms", "time_json is not null or ts_json is not null", "missing required field time"
         )
     )
-    utm_columns = ",\n        ".join(f"{_utm('f_' + name)} as {name}" for name in UTM_FIELDS)
     return f"""
 create or replace temp table _fxa_parsed as
 with
@@ -276,13 +316,7 @@ checked as (
             when contains(doc, '\\u0000') then 'a string contains an escaped NUL character'
             {not_string_checks}
             when f_event is null then 'missing required field event'
-            when is_flow and f_flow_id is null then 'missing required field flow_id'
-            when is_flow and not regexp_full_match(f_flow_id, '[0-9a-fA-F]{{64}}')
-                then 'flow_id is not 64 hex characters'
-            when is_activity and f_uid is null then 'missing required field uid'
-            when is_activity and f_device_id is not null
-                and not regexp_full_match(f_device_id, '[0-9a-fA-F]{{32}}')
-                then 'device_id is not 32 hex characters'
+            {_identifier_checks("f_")}
             when is_flow and flow_time_json is not null and flow_time_value is null
                 and flow_time_json not in ('""', '"none"')
                 then 'flow_time is not an integer >= 0'
@@ -294,35 +328,20 @@ checked as (
     from timed
 )
 
-select
-    line_no,
-    case
-        when {_blank("line")} then 'ignored'
-        when reason is not null then 'rejected'
-        when is_flow then 'flow'
-        when is_activity then 'activity'
-        else 'ignored'
-    end as kind,
-    reason,
-    case when reason is not null then line end as raw_line,
-    {_timestamp("ms")} as "timestamp",
-    {_begin_normalised("f_event")} as "type",
-    lower(f_flow_id) as flow_id,
-    flow_time_value as flow_time,
-    f_userAgent as agent,
-    cast(null as varchar) as ua_browser,
-    cast(null as varchar) as ua_version,
-    cast(null as varchar) as ua_os,
-    f_context as context,
-    f_entrypoint as entrypoint,
-    f_migration as migration,
-    f_service as service,
-    {utm_columns},
-    f_locale as locale,
-    case when f_uid is not null then {HmacKey.sql_expression("f_uid")} end as uid,
-    lower(f_device_id) as device_id
-from checked
-"""
+{
+        _parsed_select(
+            "f_",
+            "case when is_activity then 'activity' else 'ignored' end",
+            {
+                "type": _begin_normalised("f_event"),
+                "agent": "f_userAgent",
+                "ua_browser": "cast(null as varchar)",
+                "ua_version": "cast(null as varchar)",
+                "ua_os": "cast(null as varchar)",
+                "uid": f"case when f_uid is not null then {HmacKey.sql_expression('f_uid')} end",
+            },
+        )
+    }"""
 
 
 # Legacy CSV exports (CONTRACT.md 1b): column positions (1-based) per layout.
@@ -378,7 +397,6 @@ def csv_parse_sql() -> str:
     time_checks = "\n            ".join(
         _time_checks("ms", "c_timestamp is not null", "missing required field timestamp")
     )
-    utm_columns = ",\n    ".join(f"{_utm('c_' + name)} as {name}" for name in UTM_FIELDS)
     return f"""
 create or replace temp table _fxa_parsed as
 with
@@ -433,13 +451,7 @@ checked as (
                 then 'CSV row has ' || n || ' columns (expected 16 or 18 for flow events,'
                     || ' 7 or 8 for activity events)'
             when c_type is null then 'missing required field type'
-            when is_flow and c_flow_id is null then 'missing required field flow_id'
-            when is_flow and not regexp_full_match(c_flow_id, '[0-9a-fA-F]{{64}}')
-                then 'flow_id is not 64 hex characters'
-            when is_activity and c_uid is null then 'missing required field uid'
-            when is_activity and c_device_id is not null
-                and not regexp_full_match(c_device_id, '[0-9a-fA-F]{{32}}')
-                then 'device_id is not 32 hex characters'
+            {_identifier_checks("c_")}
             when is_flow and c_flow_time is not null and flow_time_value is null
                 then 'flow_time is not an integer >= 0'
             {time_checks}
@@ -450,31 +462,13 @@ checked as (
     from timed
 )
 
-select
-    line_no,
-    case
-        when {_blank("line")} then 'ignored'
-        when reason is not null then 'rejected'
-        when is_flow then 'flow'
-        else 'activity'
-    end as kind,
-    reason,
-    case when reason is not null then line end as raw_line,
-    {_timestamp("ms")} as "timestamp",
-    {_begin_normalised("c_type")} as "type",
-    lower(c_flow_id) as flow_id,
-    flow_time_value as flow_time,
-    cast(null as varchar) as agent,
-    c_ua_browser as ua_browser,
-    c_ua_version as ua_version,
-    c_ua_os as ua_os,
-    c_context as context,
-    c_entrypoint as entrypoint,
-    c_migration as migration,
-    c_service as service,
-    {utm_columns},
-    c_locale as locale,
-    c_uid as uid,
-    lower(c_device_id) as device_id
-from checked
-"""
+{
+        _parsed_select(
+            "c_",
+            "'activity'",
+            {
+                "type": _begin_normalised("c_type"),
+                "agent": "cast(null as varchar)",
+            },
+        )
+    }"""
