@@ -208,9 +208,9 @@ class Logs:
     generation: str
 
 
-def prepare_logs(work: Path, days: int, flows: int, seed: int) -> Logs:
-    folder = work / f"logs-{days + 1}d-{flows}f-s{seed}"
-    generation = generate_logs(folder, days + 1, flows, seed)
+def prepare_logs(work: Path, days: int, flows: int, seed: int, gzip: bool = False) -> Logs:
+    folder = work / f"logs-{days + 1}d-{flows}f-s{seed}{'-gz' if gzip else ''}"
+    generation = generate_logs(folder, days + 1, flows, seed, gzip)
     day_folders = sorted(p for p in folder.iterdir() if p.is_dir() and p.name[:1].isdigit())
     extra = log_files(day_folders[-1])
     extra_set = set(extra)
@@ -432,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-flows-per-day", type=int, default=5_000, help="Postgres size")
     parser.add_argument("--no-postgres", action="store_true", help="skip Postgres")
     parser.add_argument("--no-duckdb", action="store_true", help="skip DuckDB (Postgres only)")
+    parser.add_argument(
+        "--gzip",
+        action="store_true",
+        help="gzipped logs (the default size is ~2 GiB of logs a day uncompressed, ~63 GiB a "
+        "month; loader and floor both read the .gz files)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny size, one repeat (smoke)")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "scratch")
     parser.add_argument("--out", type=Path, help="JSON results file")
@@ -459,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         plans.append(("postgres", args.pg_days, args.pg_flows_per_day, postgres_warehouse))
     for target, days, flows, make in plans:
         say(f"[{target}] logs: {days} + 1 days x {flows:,} flows/day (seed {args.seed})")
-        logs = prepare_logs(args.work, days, flows, args.seed)
+        logs = prepare_logs(args.work, days, flows, args.seed, args.gzip)
         say(f"[{target}] {logs.generation}; history {logs.history_lines:,} lines")
         work = args.work / f"run-{target}"
         work.mkdir(parents=True, exist_ok=True)
@@ -472,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             "history_mib": round(logs.history_bytes / 2**20, 1),
             "extra_day_lines": logs.extra_lines,
             "generation": logs.generation,
+            "gzip": args.gzip,
         }
         load_avg = {"before": list(load_before), "after": list(os.getloadavg())}
         results[target] = {"size": size, "load_average": load_avg, **r}
