@@ -188,3 +188,26 @@ def test_tiny_chunks_give_the_same_rows(
     assert query(FLOW_COLUMNS) == EXPECTED_FLOW
     assert query(ACTIVITY_COLUMNS) == EXPECTED_ACTIVITY
     assert query("select lines, loaded, rejected, ignored from raw.load_ledger") == [(8, 6, 0, 2)]
+
+
+def test_memory_limit_is_applied_and_a_bad_one_refused(
+    tmp_path: Path, hmac_key, duckdb_path, load, query, capsys, monkeypatch
+) -> None:
+    from fxa_pipeline.sinks import DuckDBSink
+    from fxa_pipeline.targets import DuckDBTarget
+
+    monkeypatch.setenv("FXA_DUCKDB_MEMORY_LIMIT", "300MB")
+    sink = DuckDBSink(DuckDBTarget(str(tmp_path / "limits.duckdb")))
+    try:
+        for con in (sink.engine, sink.connection):
+            (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+            assert limit.startswith("286.") and limit.endswith("MiB")  # 300 MB
+    finally:
+        sink.close()
+
+    monkeypatch.setenv("FXA_DUCKDB_MEMORY_LIMIT", "lots")
+    path = write(tmp_path / "a.log", LOG_LINES[0])
+    assert load(path) == 1
+    assert "FXA_DUCKDB_MEMORY_LIMIT='lots' is not a size" in capsys.readouterr().err
+    # refused before anything was created
+    assert query("select count(*) from duckdb_tables() where schema_name = 'raw'") == [(0,)]

@@ -89,7 +89,7 @@ def test_any_input_balances(content: bytes, chunk: int) -> None:
         expected_lines = 0
     assert counts.lines == expected_lines
     assert counts.lines == counts.loaded + counts.rejected + counts.ignored
-    con = e.sink.engine
+    con = e.sink.connection
     name = str(path.resolve())
     stored = con.execute(
         "select (select count(*) from raw.flow_events where source_file = $1)"
