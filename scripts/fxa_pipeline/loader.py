@@ -30,10 +30,12 @@ from fxa_pipeline.useragent import AgentCache, redact_user_agents
 # any uid raises MissingKeyError before anything of it is written.
 _NO_KEY = HmacKey(b"fxa-metrics: no key configured")
 
-_FLOW_SOURCE = {
+# A log's columns that come from the joined user-agent parses and uid HMACs.
+_LOG_SOURCE = {
     "ua_browser": "coalesce(p.ua_browser, a.ua_browser)",
     "ua_version": "coalesce(p.ua_version, a.ua_version)",
     "ua_os": "coalesce(p.ua_os, a.ua_os)",
+    "uid": "h.uid_hmac",
 }
 
 
@@ -258,7 +260,7 @@ class Loader:
             # Fast path: DuckDB splits, numbers and parses the lines in one parallel pipeline.
             engine.register("_fxa_input", _pieces(chunk))
             lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
-            engine.execute(normalise.log_parse_sql(lines_sql), key.sql_parameters())
+            engine.execute(normalise.log_parse_sql(lines_sql))
             engine.unregister("_fxa_input")
         else:
             if reading.is_clean(chunk.data):
@@ -280,7 +282,7 @@ class Loader:
                 self._register_quoted_csv(engine)
                 engine.execute(normalise.csv_parse_sql())
             else:
-                engine.execute(normalise.log_parse_sql(), key.sql_parameters())
+                engine.execute(normalise.log_parse_sql())
 
         kinds = dict(
             engine.execute("select kind, count(*) from _fxa_parsed group by kind").fetchall()
@@ -309,9 +311,13 @@ class Loader:
 
         if file_format == "log":
             self._register_agents(engine)
-            agents_join = "left join _fxa_agents as a on p.agent = a.agent"
+            engine.execute(normalise.uid_hmacs_sql(), key.sql_parameters())
+            joins = (
+                "left join _fxa_agents as a on p.agent = a.agent"
+                " left join _fxa_uid_hmacs as h on p.uid = h.uid"
+            )
         else:
-            agents_join = ""
+            joins = ""
         lineage = (
             f"{normalise.sql_string(name)}, p.line_no,"
             f" cast({normalise.sql_string(loaded_at.isoformat(sep=' '))} as timestamp)"
@@ -321,12 +327,12 @@ class Loader:
                 continue
             columns = []
             for column in RAW_TABLES[table][:-3]:
-                if column.name in _FLOW_SOURCE and agents_join:
-                    columns.append(_FLOW_SOURCE[column.name])
+                if column.name in _LOG_SOURCE and joins:
+                    columns.append(_LOG_SOURCE[column.name])
                 else:
                     columns.append(f'p."{column.name}"')
             query = (
-                f"select {', '.join(columns)}, {lineage} from _fxa_parsed as p {agents_join}"
+                f"select {', '.join(columns)}, {lineage} from _fxa_parsed as p {joins}"
                 f" where p.kind = '{kind}'"
             )
             self.sink.append(table, query)

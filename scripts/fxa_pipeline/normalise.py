@@ -5,8 +5,9 @@ log chunk Arrow pieces split in the same statement) and builds the temp table `_
 one row per line: `kind` (`flow`, `activity`, `ignored`, `rejected`), `reason` and `raw_line`
 (for rejected lines), and the normalised columns. JSON is parsed once per line with
 DuckDB's vectorised `json_transform`; the rare lines that need a closer look (invalid JSON, a
-non-string in a string field) are examined again only on that path. uids are HMACed in the same
-statement (`uid_hmac.HmacKey.sql_expression`), so a raw uid is never materialised.
+non-string in a string field) are examined again only on that path. For a log, `uid` is the raw
+uid: `uid_hmacs_sql()` HMACs each distinct uid of the batch once and the loader's insert joins
+it, so no raw uid leaves the in-memory engine (a CSV export's uids are HMACed already).
 
 Rules (the decisions of the project lead, see docs/loader.md):
 - Every string field: JSON `null`, missing, `""` and `none` become NULL; a JSON number is kept as
@@ -187,6 +188,20 @@ from checked
 """
 
 
+def uid_hmacs_sql() -> str:
+    """SQL creating `_fxa_uid_hmacs(uid, uid_hmac)` for the distinct raw uids of a log batch's
+    loaded rows in `_fxa_parsed`; parameters $ipad, $opad. uids repeat (an account logs many
+    events), so this is several times fewer HMACs than one per row."""
+    return f"""
+create or replace temp table _fxa_uid_hmacs as
+select uid, {HmacKey.sql_expression("uid")} as uid_hmac
+from (
+    select distinct uid from _fxa_parsed
+    where kind in ('flow', 'activity') and uid is not null
+)
+"""
+
+
 def lines_from_pieces_sql(strip_cr: bool) -> str:
     """A SELECT of (line_no, line) from `_fxa_input(first_line, piece)`: several pieces of a
     chunk, each whole lines joined by newlines, split in DuckDB (one pipeline, in parallel)."""
@@ -200,8 +215,8 @@ def lines_from_pieces_sql(strip_cr: bool) -> str:
 
 
 def log_parse_sql(lines_sql: str = "select line_no, line from _fxa_lines") -> str:
-    """SQL creating `_fxa_parsed` from the (line_no, line) rows of `lines_sql` for a server log;
-    parameters $ipad, $opad. `raw_line` keeps the text of rejected lines only."""
+    """SQL creating `_fxa_parsed` from the (line_no, line) rows of `lines_sql` for a server log
+    (`uid` raw: see uid_hmacs_sql). `raw_line` keeps the text of rejected lines only."""
     field_columns = ",\n        ".join(
         f"{_null_if_empty(f'j.Fields.{_quoted(name)}')} as {_quoted('f_' + name)}"
         for name in LOG_STRING_FIELDS
@@ -338,7 +353,6 @@ checked as (
                 "ua_browser": "cast(null as varchar)",
                 "ua_version": "cast(null as varchar)",
                 "ua_os": "cast(null as varchar)",
-                "uid": f"case when f_uid is not null then {HmacKey.sql_expression('f_uid')} end",
             },
         )
     }"""
