@@ -26,6 +26,10 @@
 {%- set event_order = '"timestamp", flow_time nulls last, type, '
     ~ (attribute_columns | join(' nulls last, ')) ~ ' nulls last' %}
 {%- set first_value_ignore_nulls = fxa_metrics.first_value_ignore_nulls %}
+{#- Where the engine has an ordered aggregate (DuckDB), each first value is one aggregate of the
+    flow's group, by the same order; elsewhere a window over the flow, then the GROUP BY. Same
+    values either way (macros/first_value_ignore_nulls.sql). #}
+{%- set by_aggregate = fxa_metrics.has_first_value_ignore_nulls_agg() %}
 {#- String sizes as Redshift needs them (VARCHAR counts bytes: 4 x the loader's character
     limits of scripts/fxa_pipeline/raw_schema.py); DuckDB ignores them, Postgres never hits them. #}
 {%- set attribute_lengths = {
@@ -49,6 +53,7 @@ events_in_scope as (
 ),
 
 {# Identical duplicates need no removal here: they change no minimum, maximum or first value. #}
+{%- if not by_aggregate %}
 first_attribute_values as (
 
     select
@@ -63,6 +68,7 @@ first_attribute_values as (
     from events_in_scope
 
 ),
+{%- endif %}
 
 flows as (
 
@@ -73,11 +79,15 @@ flows as (
         max(case when type = 'flow.complete' then 1 else 0 end) = 1 as completed,
         max(case when type = 'account.created' then 1 else 0 end) = 1 as new_account,
         {%- for column in attribute_columns %}
+        {%- if by_aggregate %}
+        {{ fxa_metrics.first_value_ignore_nulls_agg(column, event_order) }} as {{ column }},
+        {%- else %}
         {#- constant within a flow: max() only picks it #}
         max(first_{{ column }}) as {{ column }},
+        {%- endif %}
         {%- endfor %}
         max(loaded_at) as _loaded_at
-    from first_attribute_values
+    from {{ 'events_in_scope' if by_aggregate else 'first_attribute_values' }}
     group by flow_id
 
 ),
