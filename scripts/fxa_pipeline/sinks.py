@@ -249,6 +249,9 @@ class PostgresSink(Sink):
                 "variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"
             ) from error
         self._engine = new_engine()
+        # Tables appended to by the current file, and by committed files of this run.
+        self._appended: set[str] = set()
+        self._committed: set[str] = set()
 
     @property
     def engine(self) -> duckdb.DuckDBPyConnection:
@@ -286,6 +289,7 @@ class PostgresSink(Sink):
             )
 
     def append(self, table: str, query: str) -> None:
+        self._appended.add(table)
         reader = self._engine.sql(query).to_arrow_reader(batch_size=100_000)
         options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="needed")
         statement = f"copy {_RAW}.{table} ({_column_list(table)}) from stdin (format csv)"
@@ -307,13 +311,32 @@ class PostgresSink(Sink):
 
     def commit(self) -> None:
         self._conn.commit()
+        self._committed |= self._appended
+        self._appended = set()
 
     def rollback(self) -> None:
         self._conn.rollback()
+        self._appended = set()
 
     def close(self) -> None:
-        self._conn.close()
-        self._engine.close()
+        try:
+            self._analyze()
+        finally:
+            self._conn.close()
+            self._engine.close()
+
+    def _analyze(self) -> None:
+        """Fresh planner statistics for the tables this run wrote. A day's rows carry
+        `loaded_at` values above the histogram autovacuum last saw, so without them Postgres
+        estimates the next incremental build's `loaded_at > watermark` at a row or two and may
+        pick nested loops (measured: minutes instead of seconds for activity_events)."""
+        if not self._committed or self._conn.closed:
+            return
+        tables = ", ".join(f"{_RAW}.{table}" for table in sorted(self._committed))
+        with self._conn.cursor() as cursor:
+            cursor.execute(f"analyze {tables}")
+        self._conn.commit()
+        self._committed = set()
 
 
 class RedshiftSink(Sink):

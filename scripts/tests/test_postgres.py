@@ -81,3 +81,18 @@ def test_postgres_failure_mid_file_leaves_no_rows(
         "select (select count(*) from raw.flow_events) + (select count(*) from"
         " raw.activity_events) + (select count(*) from raw.load_ledger)"
     ) == [(0,)]
+
+
+def test_postgres_load_refreshes_planner_statistics(
+    tmp_path: Path, postgres, hmac_key, load
+) -> None:
+    """The raw tables a run wrote are analyzed at its end (stale `loaded_at` histograms made
+    the next incremental build pick nested loops), and only those."""
+    analyzed = (
+        "select relname from pg_stat_user_tables where schemaname = 'raw'"
+        " and last_analyze is not null order by relname"
+    )
+    assert load(write(tmp_path / "empty.log", "\n"), target="postgres") == 0
+    assert postgres(analyzed) == []  # nothing appended: nothing analyzed
+    assert load(write(tmp_path / "auth.log", "\n".join(LOG_LINES)), target="postgres") == 0
+    assert postgres(analyzed) == [("activity_events",), ("flow_events",)]
