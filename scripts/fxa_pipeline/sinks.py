@@ -60,30 +60,34 @@ class SinkError(RuntimeError):
     """The target cannot be reached or written; the message says what to check."""
 
 
-def new_engine(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def new_engine(path: str = ":memory:", memory_share: float = 1.0) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(path)
-    configure_engine(con)
+    configure_engine(con, memory_share)
     return con
 
 
 # DuckDB's own cap on its memory (buffer pool, sorts, caches), the variable dbt's profile reads
 # too: without it DuckDB may hold 80% of RAM in cached blocks while a file of a few GiB is
-# written, and the loader's RSS grows with the size of its largest file.
+# written, and the loader's RSS grows with the size of its largest file. The loader's DuckDB
+# instances share it (the DuckDB target: the file and the parsing engine, half each).
 MEMORY_LIMIT_VARIABLE = "FXA_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1536MB"
+_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40})
 
 
-def memory_limit() -> str:
+def memory_limit_bytes() -> int:
     value = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
-    if not re.fullmatch(r"[0-9]+(\.[0-9]+)? ?[KMGT]i?B", value, re.IGNORECASE):
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([KMGT]i?B)", value, re.IGNORECASE)
+    if match is None:
         raise SinkError(f"{MEMORY_LIMIT_VARIABLE}={value!r} is not a size such as 1536MB or 2GiB")
-    return value
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def configure_engine(con: duckdb.DuckDBPyConnection) -> None:
+def configure_engine(con: duckdb.DuckDBPyConnection, memory_share: float = 1.0) -> None:
     # ISO-8601 times without an offset are read as UTC; insertion order of raw rows is irrelevant.
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{memory_limit()}'")
+    con.execute(f"set memory_limit = '{int(memory_limit_bytes() * memory_share) // 2**20}MiB'")
     con.execute("set preserve_insertion_order = false")
     con.execute("set enable_progress_bar = false")
 
@@ -152,7 +156,7 @@ class DuckDBSink(Sink):
                 f"cannot open the DuckDB file {target.path} ({error}); check FXA_DUCKDB_PATH and "
                 "that no other process (dbt, another loader) holds it open"
             ) from error
-        configure_engine(self._con)
+        configure_engine(self._con, memory_share=0.5)
         # Checkpoint once per GiB of WAL (and at close) rather than after every file's commit:
         # measured ~20% less CPU for a folder of daily files.
         self._con.execute("set checkpoint_threshold = '1GiB'")
@@ -160,7 +164,7 @@ class DuckDBSink(Sink):
         # transaction: temp tables replaced inside a transaction are kept until it ends, so a
         # file of a few GiB would hold every chunk's temp tables in memory (measured: 2.9 GiB
         # RSS for a 1.3 GiB file).
-        self._engine = new_engine()
+        self._engine = new_engine(memory_share=0.5)
 
     @property
     def engine(self) -> duckdb.DuckDBPyConnection:
