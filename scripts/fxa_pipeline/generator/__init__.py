@@ -12,10 +12,10 @@ Layout written under the output folder (DIR):
         plus request.summary lines
     DIR/<YYYY-MM-DD>/auth-server-text.log[.gz]   every third day (day 2, 5, 8, ...): the lines of
         one auth host in the human-readable mode `fxa-auth-server.INFO: <Type> {Fields}`
-    DIR/legacy/flow-<YYYY-MM-DD>.csv             legacy flow export for each of the
+    DIR/legacy/flow-<YYYY-MM-DD>.csv[.gz]        legacy flow export for each of the
         `--legacy-days` days before the start date: 16- and 18-column rows, epoch seconds,
         parsed user agents, HMACed uids (FXA_METRICS_UID_HMAC_KEY)
-    DIR/legacy/events-<YYYY-MM-DD>.csv           legacy activity export: 7- and 8-column rows
+    DIR/legacy/events-<YYYY-MM-DD>.csv[.gz]      legacy activity export: 7- and 8-column rows
     DIR/.manifest.json                           options, and per file: lines, valid flow /
         activity event lines, duplicates, malformed lines by kind, other-Type and blank
         lines, and the loaded / rejected / ignored counts the loader's ledger must show

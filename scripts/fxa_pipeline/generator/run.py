@@ -261,7 +261,7 @@ class Emitter:
         folder = render.day_text(day)
         seconds = str(ev.time_ms // 1000)
         if kind == ACTIVITY:
-            relative = f"legacy/events-{folder}.csv"
+            relative = f"legacy/events-{folder}.csv{self.ext}"
             a = ev.agent
             row = [
                 seconds,
@@ -277,7 +277,7 @@ class Emitter:
             counter = "activity_events"
             kinds = render.CSV_ACTIVITY_MALFORMED_KINDS
         else:
-            relative = f"legacy/flow-{folder}.csv"
+            relative = f"legacy/flow-{folder}.csv{self.ext}"
             ctx = ev.flow
             assert ctx is not None
             a = ctx.agent
