@@ -39,3 +39,28 @@ affected_days as (
 ),
 {%- endif %}
 {% endmacro %}
+
+{#
+    flow_kpi_emptied_days(placeholders): on an incremental run, the CTE `emptied_days`: one
+    placeholder row for each affected day (from `affected_days`) left without any row in the
+    model's `daily` CTE, so that delete+insert on `day` clears the day's old rows; the model's
+    post-hook then deletes the placeholders. `placeholders` lists the model's other columns
+    in order as [column, expression] pairs. Renders nothing on a full refresh.
+#}
+{% macro flow_kpi_emptied_days(placeholders) %}
+{%- if is_incremental() %}
+emptied_days as (
+
+    select
+        affected_days.day,
+        {%- for column, expression in placeholders %}
+        {{ expression }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from affected_days
+    left join (select distinct daily.day from daily) as days_with_flows
+        on affected_days.day = days_with_flows.day
+    where days_with_flows.day is null
+
+),
+{%- endif %}
+{% endmacro %}

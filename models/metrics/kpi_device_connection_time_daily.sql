@@ -161,25 +161,13 @@ daily as (
 
 ),
 
-{% if is_incremental() %}
-
-emptied_days as (
-
-    select
-        affected_days.day,
-        cast(null as varchar) as service,
-        cast(0 as {{ dbt.type_bigint() }}) as completed_flows,
-        cast(null as double precision) as p50_seconds,
-        cast(null as double precision) as p90_seconds,
-        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at
-    from affected_days
-    left join (select distinct daily.day from daily) as days_with_flows
-        on affected_days.day = days_with_flows.day
-    where days_with_flows.day is null
-
-),
-
-{% endif %}
+{{ fxa_metrics.flow_kpi_emptied_days([
+    ['service', 'cast(null as varchar)'],
+    ['completed_flows', 'cast(0 as ' ~ dbt.type_bigint() ~ ')'],
+    ['p50_seconds', 'cast(null as double precision)'],
+    ['p90_seconds', 'cast(null as double precision)'],
+    ['_loaded_at', 'cast(null as ' ~ dbt.type_timestamp() ~ ')'],
+]) }}
 
 final as (
 

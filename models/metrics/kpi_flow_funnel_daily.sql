@@ -185,27 +185,17 @@ daily as (
 
 ),
 
-{% if is_incremental() %}
-
-emptied_days as (
-
-    select
-        affected_days.day,
-        cast('unknown' as varchar) as flow_kind,
-        cast(0 as {{ dbt.type_bigint() }}) as flows_begun,
-        cast(0 as {{ dbt.type_bigint() }}) as flows_completed,
-        {% for step in steps %}
-            cast(0 as {{ dbt.type_bigint() }}) as flows_{{ step }},
-        {% endfor %}
-        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at
-    from affected_days
-    left join (select distinct daily.day from daily) as days_with_flows
-        on affected_days.day = days_with_flows.day
-    where days_with_flows.day is null
-
-),
-
-{% endif %}
+{%- set step_placeholders = [] %}
+{%- for step in steps %}
+{%- do step_placeholders.append(['flows_' ~ step, 'cast(0 as ' ~ dbt.type_bigint() ~ ')']) %}
+{%- endfor %}
+{{ fxa_metrics.flow_kpi_emptied_days([
+    ['flow_kind', "cast('unknown' as varchar)"],
+    ['flows_begun', 'cast(0 as ' ~ dbt.type_bigint() ~ ')'],
+    ['flows_completed', 'cast(0 as ' ~ dbt.type_bigint() ~ ')'],
+] + step_placeholders + [
+    ['_loaded_at', 'cast(null as ' ~ dbt.type_timestamp() ~ ')'],
+]) }}
 
 final as (
 
