@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import tempfile
+import zlib
 from pathlib import Path
 
 from conftest import FLOW_A, UID_A
@@ -11,7 +13,7 @@ from fxa_pipeline.loader import Loader
 from fxa_pipeline.sinks import DuckDBSink
 from fxa_pipeline.targets import DuckDBTarget
 from fxa_pipeline.uid_hmac import HmacKey
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 scalars = st.one_of(
@@ -77,20 +79,35 @@ def env() -> _Env:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(content=raw_files, chunk=st.sampled_from([1, 64, 1 << 20]))
+@example(content=b"\x1f\x8b", chunk=1)  # gzip magic, no gzip stream: found by hypothesis
 def test_any_input_balances(content: bytes, chunk: int) -> None:
     e = env()
     path = e.dir / "input.log"
     path.write_bytes(content)
     loader = Loader(e.sink, HmacKey(b"k"), force=True, chunk_bytes=chunk, out=_Null(), err=_Null())
+    con = e.sink.connection
+    name = str(path.resolve())
+    file_rows = (
+        "select (select count(*) from raw.load_ledger where file_name = $1),"
+        " (select count(*) from raw.rejected_lines where source_file = $1),"
+        " (select count(*) from raw.flow_events where source_file = $1),"
+        " (select count(*) from raw.activity_events where source_file = $1)"
+    )
+    before = con.execute(file_rows, [name]).fetchone()
     counts = loader.load_file(path)
+    if content.startswith(b"\x1f\x8b") and not _is_valid_gzip(content):
+        # gzip magic: read as gzip, and a corrupt stream fails the whole file; its
+        # transaction is rolled back, so the tables hold what they held before
+        assert counts is None
+        assert loader.summary.failed_files == 1
+        assert con.execute(file_rows, [name]).fetchone() == before
+        return
     assert counts is not None
     expected_lines = content.count(b"\n") + (0 if content.endswith(b"\n") or not content else 1)
     if content.startswith(b"\xef\xbb\xbf") and content == b"\xef\xbb\xbf":
         expected_lines = 0
     assert counts.lines == expected_lines
     assert counts.lines == counts.loaded + counts.rejected + counts.ignored
-    con = e.sink.connection
-    name = str(path.resolve())
     stored = con.execute(
         "select (select count(*) from raw.flow_events where source_file = $1)"
         " + (select count(*) from raw.activity_events where source_file = $1),"
@@ -100,6 +117,14 @@ def test_any_input_balances(content: bytes, chunk: int) -> None:
     assert stored == (counts.loaded, counts.rejected)
     for table in ("flow_events", "activity_events", "rejected_lines"):
         assert UID_A not in str(con.execute(f"select * from raw.{table}").fetchall())
+
+
+def _is_valid_gzip(content: bytes) -> bool:
+    try:
+        gzip.decompress(content)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return True
 
 
 class _Null:
