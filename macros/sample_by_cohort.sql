@@ -1,73 +1,63 @@
 {#
     The body of a sampled model (models/marts/sampled/): the rows of `parent` whose
-    id_cohort(id_column) < rate, kept incrementally with the parent's own unit of recomputation.
+    id_cohort(<id>) < rate, every column of the parent, kept by the recompute strategy with the
+    parent's own unit: the sample always equals the cohort's slice of the parent.
 
-    - Full build: every parent row of the cohort.
-    - Incremental (delete+insert on `unit_column`, the parent's unique_key): the units the
-      parent rebuilt since the sample's last build are those holding a row with
-      `_loaded_at` > the sample's watermark (the parent recomputes a unit from all its raw rows,
-      and any new raw row raises `_loaded_at` of the row it lands in); all of the parent's
-      rows of those units in the cohort are selected again. So the sample always equals the
-      cohort's slice of the parent, which a full build also gives.
+        {{ fxa_metrics.sample_by_cohort('flow_events', 10) }}
 
-    Arguments: parent (a ref), id_column (`flow_id` or `uid`), rate (10, 50: the percentage),
-    unit_column (the parent's unique_key, quoted if need be), columns (explicit output list).
+    Arguments: parent (the name of flow_events, flow_metadata or activity_events), rate (the
+    percentage, 1..99). The columns are the parent's documented columns (its YAML, which the
+    docs coverage test keeps complete), read from the project graph.
 #}
 
-{% macro sample_by_cohort(parent, id_column, rate, unit_column, columns) %}
-    {{- return(adapter.dispatch('sample_by_cohort', 'fxa_metrics')(
-        parent, id_column, rate, unit_column, columns)) -}}
+{% macro sample_by_cohort(parent, rate) %}
+    {{- return(adapter.dispatch('sample_by_cohort', 'fxa_metrics')(parent, rate)) -}}
 {% endmacro %}
 
-{% macro default__sample_by_cohort(parent, id_column, rate, unit_column, columns) %}
+{% macro default__sample_by_cohort(parent, rate) %}
+{#- The parent's id column (the cohort), its recompute unit, how changes touch it, and its time
+    column (sort key): the touched rows lie within the flow lookaround of a change (flows) or
+    at a changed timestamp (activity), so a range on it prunes the scan. -#}
+{%- set parents = {
+    'flow_events': {'id': 'flow_id', 'unit': 'flow_id', 'changes': 'flow', 'sort': '"timestamp"'},
+    'flow_metadata': {'id': 'flow_id', 'unit': 'flow_id', 'changes': 'flow', 'sort': 'begin_time'},
+    'activity_events': {
+        'id': 'uid', 'unit': 'timestamp', 'changes': 'activity', 'sort': '"timestamp"'},
+} -%}
+{%- set parent_name = parent -%}
+{%- if parent_name not in parents -%}
+    {{ exceptions.raise_compiler_error(
+        "sample_by_cohort: no sampling defined for " ~ parent_name ~ " (macros/sample_by_cohort.sql)") }}
+{%- endif -%}
 {%- if rate is not number or rate < 1 or rate > 99 -%}
     {{ exceptions.raise_compiler_error(
         "sample_by_cohort: rate must be a percentage 1..99, got: " ~ rate) }}
+{%- endif -%}
+{%- set sampling = parents[parent_name] -%}
+{%- set unit = adapter.quote(sampling['unit']) if sampling['unit'] == 'timestamp' else sampling['unit'] -%}
+{%- set recompute = {'changes': sampling['changes'], 'unit': sampling['unit']} -%}
+{{ config(
+    unique_key=unit,
+    meta={'recompute': recompute},
+    dist=(sampling['id'] if target.type == 'redshift' else none),
+    sort=(sampling['sort'] if target.type == 'redshift' else none),
+) }}
+{%- set columns = [] -%}
+{%- if execute -%}
+    {%- for column in graph.nodes['model.fxa_metrics.' ~ parent_name].columns.values() -%}
+        {%- do columns.append(adapter.quote(column.name)) -%}
+    {%- endfor -%}
+{%- else -%}
+    {%- do columns.append('*') -%}
 {%- endif %}
 
 with
 
 parent as (
 
-    select * from {{ parent }}
+    select * from {{ ref(parent_name) }}
 
 ),
-
-{% if is_incremental() -%}
-
-touched_units as (
-
-    select distinct {{ unit_column }}
-    from parent
-    where {{ fxa_metrics.loaded_after_watermark('_loaded_at', '_loaded_at') }}
-    {%- if unit_column == id_column %}
-        and {{ fxa_metrics.id_cohort(id_column) }} < {{ rate }}
-    {%- endif %}
-
-),
-
-rows_in_scope as (
-
-    select parent.*
-    from parent
-    inner join touched_units
-        on parent.{{ unit_column }} = touched_units.{{ unit_column }}
-    {#- a constant range first, so Redshift's zone maps skip blocks when the unit is the sort key #}
-    where
-        parent.{{ unit_column }} >= (select min({{ unit_column }}) from touched_units)
-        and parent.{{ unit_column }} <= (select max({{ unit_column }}) from touched_units)
-
-),
-
-{%- else -%}
-
-rows_in_scope as (
-
-    select * from parent
-
-),
-
-{%- endif %}
 
 final as (
 
@@ -75,8 +65,14 @@ final as (
         {%- for column in columns %}
         {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from rows_in_scope
-    where {{ fxa_metrics.id_cohort(id_column) }} < {{ rate }}
+    from parent
+    where
+        {{ fxa_metrics.id_cohort(sampling['id']) }} < {{ rate }}
+        and {{ fxa_metrics.changed_time_range(
+            sampling['sort'],
+            fxa_metrics.flow_lookaround_hours() if sampling['changes'] == 'flow' else 0,
+            recompute) }}
+        and {{ fxa_metrics.touched(unit, recompute) }}
 
 )
 

@@ -5,12 +5,11 @@
         ~ var('multi_device_window_days')) }}
 {%- endif -%}
 
+{%- set recompute = {'changes': 'activity', 'unit': 'day', 'days_after': window_days} %}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='day',
-        on_schema_change='fail',
+        meta={'recompute': recompute},
         dist=('uid' if target.type == 'redshift' else none),
         sort=('day' if target.type == 'redshift' else none),
     )
@@ -18,7 +17,7 @@
 
 {#
     One row per (day, uid) where the user was active on `day` on some device A and on a device
-    B != A on some day in [day - N, day], N = var('multi_device_window_days') (CONTRACT.md 3).
+    B != A on some day in [day - N, day], N = var('multi_device_window_days').
     Equivalently: the user is active on `day` and has at least two distinct devices over
     [day - N, day].
 
@@ -30,17 +29,21 @@
     the window differs from the largest (plain min/max, cheaper than count(distinct)).
     Cost: (N + 1) x the user-days read.
 
-    Incremental: a device-day (re)written since the last build (its `_loaded_at` above this
-    table's watermark) can change its own day and the N following days, so exactly those days
-    are recomputed, reading the user-days of [first affected day - N, last affected day].
+    Recompute unit: the day. A changed day d feeds the windows of [d, d + N]; those days are
+    rebuilt from the user-days of [first touched day - N, last touched day].
 #}
 
-{#- Each import CTE is referenced once: DuckDB materialises a CTE used twice, which would
-    read every row instead of letting the filters prune the scan. #}
+with
 
-with daily_activity_per_device as (
+daily_activity_per_device as (
 
     select * from {{ ref('daily_activity_per_device') }}
+
+),
+
+touched_days as (
+
+    {{ fxa_metrics.touched_day_range(recompute) }}
 
 ),
 
@@ -50,72 +53,23 @@ day_offsets as (
 
 ),
 
-{% if is_incremental() %}
-
-new_device_days as (
-
-    select distinct day
-    from {{ ref('daily_activity_per_device') }}
-    where {{ fxa_metrics.loaded_after_watermark('_loaded_at', '_loaded_at') }}
-
-),
-
-affected_days as (
-
-    select distinct
-        cast(
-            {{ dbt.dateadd('day', 'day_offsets.day_offset', 'new_device_days.day') }} as date
-        ) as day
-
-    from new_device_days
-    cross join day_offsets
-
-),
-
-affected_range as (
-
-    select
-        cast({{ dbt.dateadd('day', -window_days, 'min(day)') }} as date) as range_start,
-        max(day) as range_end
-
-    from affected_days
-
-),
-
-{% endif %}
-
 user_days as (
 
     select
-        day,
-        uid,
-        min(device_id) as first_device_id,
-        max(device_id) as last_device_id,
-        max(_loaded_at) as _loaded_at
-
+        daily_activity_per_device.day,
+        daily_activity_per_device.uid,
+        min(daily_activity_per_device.device_id) as first_device_id,
+        max(daily_activity_per_device.device_id) as last_device_id,
+        max(daily_activity_per_device._loaded_at) as _loaded_at
     from daily_activity_per_device
-
-    {% if is_incremental() -%}
-    {%- set bounds = fxa_metrics.new_rows_bounds(
-        ref('daily_activity_per_device'),
-        dbt.dateadd('day', -window_days, 'cast(min(day) as ' ~ dbt.type_timestamp() ~ ')'),
-        dbt.dateadd('day', window_days, 'cast(max(day) as ' ~ dbt.type_timestamp() ~ ')'),
-        '_loaded_at',
-    ) %}
+    cross join touched_days
     where
-    {%- if bounds is not none %}
-        {#- affected_range as constants, read before the run: pushed into the scan #}
-        day >= {{ bounds[0] }}
-        and day <= {{ bounds[1] }}
-    {%- else %}
-        day >= (select affected_range.range_start from affected_range)
-        and day <= (select affected_range.range_end from affected_range)
-    {%- endif %}
-    {%- endif %}
-
+        daily_activity_per_device.day
+        >= {{ dbt.dateadd('day', -window_days, 'touched_days.first_day') }}
+        and daily_activity_per_device.day <= touched_days.last_day
     group by
-        day,
-        uid
+        daily_activity_per_device.day,
+        daily_activity_per_device.uid
 
 ),
 
@@ -129,21 +83,8 @@ user_days_in_window as (
         user_days.last_device_id,
         day_offsets.day_offset,
         user_days._loaded_at
-
     from user_days
     cross join day_offsets
-
-),
-
-{% if is_incremental() %}
-
-days_to_rebuild as (
-
-    {#- affected days with activity: a day without any has no row to write #}
-    select distinct user_days.day
-    from user_days
-    inner join affected_days
-        on user_days.day = affected_days.day
 
 ),
 
@@ -151,20 +92,12 @@ windows_to_rebuild as (
 
     select user_days_in_window.*
     from user_days_in_window
-    inner join days_to_rebuild
-        on user_days_in_window.day = days_to_rebuild.day
+    cross join touched_days
+    where
+        user_days_in_window.day >= touched_days.first_day
+        and user_days_in_window.day <= touched_days.last_day
 
 ),
-
-{% else %}
-
-windows_to_rebuild as (
-
-    select * from user_days_in_window
-
-),
-
-{% endif %}
 
 user_windows as (
 
@@ -175,9 +108,7 @@ user_windows as (
         min(first_device_id) as first_device_id_in_window,
         max(last_device_id) as last_device_id_in_window,
         max(_loaded_at) as _loaded_at
-
     from windows_to_rebuild
-
     group by
         day,
         uid
@@ -190,9 +121,7 @@ multi_device_users as (
         day,
         uid,
         _loaded_at
-
     from user_windows
-
     where
         is_active_on_day = 1
         and first_device_id_in_window != last_device_id_in_window
@@ -205,7 +134,6 @@ final as (
         cast(day as date) as day,
         cast(uid as {{ dbt.type_string() }}) as uid,
         cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
-
     from multi_device_users
 
 )

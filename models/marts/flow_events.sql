@@ -1,9 +1,8 @@
+{%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='flow_id',
-        on_schema_change='fail',
+        meta={'recompute': recompute},
         dist=('flow_id' if target.type == 'redshift' else none),
         sort=('"timestamp"' if target.type == 'redshift' else none),
     )
@@ -12,7 +11,7 @@
 {#
     One row per distinct flow event: (flow_id, type, timestamp, flow_time). Identical log lines
     (duplicates, files loaded twice) collapse here, on the slice of touched flows, not in
-    staging. See _marts__models.yml.
+    staging. Recompute unit: the flow, rebuilt from all of its raw rows. See _marts__models.yml.
 #}
 
 with
@@ -32,7 +31,9 @@ events_in_scope as (
         type,
         loaded_at
     from events
-    where {{ fxa_metrics.flow_recompute_scope('events', ref('stg_fxa__flow_events')) }}
+    where
+        {{ fxa_metrics.changed_time_range('"timestamp"', fxa_metrics.flow_lookaround_hours(), recompute) }}
+        and {{ fxa_metrics.touched('flow_id', recompute) }}
 
 ),
 

@@ -1,9 +1,8 @@
+{%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='flow_id',
-        on_schema_change='fail',
+        meta={'recompute': recompute},
         dist=('flow_id' if target.type == 'redshift' else none),
         sort=('begin_time' if target.type == 'redshift' else none),
     )
@@ -11,20 +10,24 @@
 
 {#
     One row per flow_id with at least one `flow.begin` event, computed from all of the flow's
-    raw rows (CONTRACT.md section 3). See _marts__models.yml for the tie-breaks.
+    raw rows (recompute unit: the flow). See _marts__models.yml for the tie-breaks, and
+    docs/data-contract.md for flow_kind: the first sign-up or sign-in view decides.
 #}
 
 {%- set attribute_columns = [
     'ua_browser', 'ua_version', 'ua_os', 'context', 'entrypoint', 'migration', 'service',
     'utm_campaign', 'utm_content', 'utm_medium', 'utm_source', 'utm_term',
 ] -%}
+{#- The kind of the flow's deciding views (NULL on other events): its first non-NULL value by
+    the same order is the kind of the first deciding view. -#}
+{%- set first_value_columns = attribute_columns + ['intent_kind'] -%}
 {#- One window order for all attributes, so that the engine sorts each flow once (3-4x faster
     on DuckDB than one order per attribute): CONTRACT's (timestamp, flow_time, type), then the
     attribute values themselves, which only matter for the same event logged with different
-    attributes. Rows tied on all of it carry the same values, so the first non-NULL value never
+    attributes (the data contract's event order). Rows tied on all of it carry the same values, so the first non-NULL value never
     depends on load or row order. #}
 {%- set event_order = '"timestamp", flow_time nulls last, type, '
-    ~ (attribute_columns | join(' nulls last, ')) ~ ' nulls last' %}
+    ~ (first_value_columns | join(' nulls last, ')) ~ ' nulls last' %}
 {%- set first_value_ignore_nulls = fxa_metrics.first_value_ignore_nulls %}
 {#- Where the engine has an ordered aggregate (DuckDB), each first value is one aggregate of the
     flow's group, by the same order; elsewhere a window over the flow, then the GROUP BY. Same
@@ -45,10 +48,26 @@ events as (
 
 ),
 
+view_kinds as (
+
+    select
+        {{ dbt.concat(["'flow.'", 'view', "'.view'"]) }} as type,
+        flow_kind
+    from {{ ref('flow_view_kinds') }}
+
+),
+
 events_in_scope as (
 
-    select * from events
-    where {{ fxa_metrics.flow_recompute_scope('events', ref('stg_fxa__flow_events')) }}
+    select
+        events.*,
+        view_kinds.flow_kind as intent_kind
+    from events
+    left join view_kinds
+        on events.type = view_kinds.type
+    where
+        {{ fxa_metrics.changed_time_range('events."timestamp"', fxa_metrics.flow_lookaround_hours(), recompute) }}
+        and {{ fxa_metrics.touched('events.flow_id', recompute) }}
 
 ),
 
@@ -61,7 +80,7 @@ first_attribute_values as (
         "timestamp",
         flow_time,
         type,
-        {%- for column in attribute_columns %}
+        {%- for column in first_value_columns %}
         {{ first_value_ignore_nulls(column, 'flow_id', event_order) }} as first_{{ column }},
         {%- endfor %}
         loaded_at
@@ -78,7 +97,8 @@ flows as (
         max(flow_time) as duration,
         max(case when type = 'flow.complete' then 1 else 0 end) = 1 as completed,
         max(case when type = 'account.created' then 1 else 0 end) = 1 as new_account,
-        {%- for column in attribute_columns %}
+        max(case when type = 'account.login' then 1 else 0 end) = 1 as has_account_login,
+        {%- for column in first_value_columns %}
         {%- if by_aggregate %}
         {{ fxa_metrics.first_value_ignore_nulls_agg(column, event_order) }} as {{ column }},
         {%- else %}
@@ -100,6 +120,14 @@ final as (
         cast(duration as {{ dbt.type_bigint() }}) as duration,
         cast(completed as {{ dbt.type_boolean() }}) as completed,
         cast(new_account as {{ dbt.type_boolean() }}) as new_account,
+        cast(
+            case
+                when intent_kind is not null then intent_kind
+                when new_account then 'sign_up'
+                when has_account_login then 'sign_in'
+                else 'unknown'
+            end as varchar(16)
+        ) as flow_kind,
         {%- for column in attribute_columns %}
         cast({{ column }} as varchar({{ attribute_lengths.get(column, 1024) }})) as {{ column }},
         {%- endfor %}

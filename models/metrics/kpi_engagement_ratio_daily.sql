@@ -3,23 +3,26 @@
     uids active that day; monthly_active_users = distinct uids active in
     [day - (N - 1), day], N = var('monthly_active_window_days') (28); ratio = DAU / MAU.
 
-    Incremental by day. A load that adds events on day e changes DAU of e and MAU of every day
-    in [e, e + N - 1]: those of them present in the data are recomputed from all events of
-    their window (delete+insert on `day`). `_loaded_at` is the latest `_loaded_at` among the
-    activity events of the day's window, so the watermark covers every load that fed a row.
+    full_window = the loaded activity data reach back to day - (N - 1).
+
+    Recompute unit: the day. A change on day e changes DAU of e and MAU of every day in
+    [e, e + N - 1], and full_window of the days it flips when the first loaded day moves: those
+    days present in the data are recomputed from all events of their windows. `_loaded_at` is
+    the latest `_loaded_at` among the activity events of the day's window.
 #}
+{%- set window_days = var('monthly_active_window_days') | int %}
+{%- set recompute = {
+            'changes': 'activity', 'unit': 'day',
+            'days_after': window_days - 1, 'full_window_days': window_days - 1,
+        } %}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='day',
-        on_schema_change='fail',
+        meta={'recompute': recompute},
         dist=('all' if target.type == 'redshift' else none),
         sort=(['day'] if target.type == 'redshift' else none),
     )
 }}
-
-{%- set window_days = var('monthly_active_window_days') | int %}
 
 with
 
@@ -33,53 +36,21 @@ activity_events as (
 
 ),
 
-{% if is_incremental() %}
-
 touched_days as (
 
-    select distinct cast("timestamp" as date) as day
+    {{ fxa_metrics.touched_day_range(recompute) }}
+
+),
+
+first_loaded as (
+
+    select cast(min("timestamp") as date) as day
     from activity_events
-    where {{ fxa_metrics.loaded_after_watermark('_loaded_at') }}
 
 ),
 
-{% endif %}
-
-{# Days present in the data, limited to the ones whose MAU the touched days can change. #}
-active_days as (
-
-    select distinct cast(activity_events."timestamp" as date) as day
-    from activity_events
-    {% if is_incremental() %}
-        where
-            activity_events."timestamp" >= (
-                select cast(min(touched_days.day) as {{ dbt.type_timestamp() }})
-                from touched_days
-            )
-            and activity_events."timestamp" < (
-                select {{ dbt.dateadd('day', window_days, 'cast(max(touched_days.day) as ' ~ dbt.type_timestamp() ~ ')') }}
-                from touched_days
-            )
-    {% endif %}
-
-),
-
-affected_days as (
-
-    {% if is_incremental() %}
-        select distinct active_days.day
-        from active_days
-        inner join touched_days
-            on
-                active_days.day >= touched_days.day
-                and active_days.day < {{ dbt.dateadd('day', window_days, 'touched_days.day') }}
-    {% else %}
-    select active_days.day
-    from active_days
-    {% endif %}
-
-),
-
+{# The days to recompute: those of the touched range present in the data, and the user-days
+   of their windows. #}
 user_days as (
 
     select
@@ -87,13 +58,24 @@ user_days as (
         activity_events.uid,
         max(activity_events._loaded_at) as _loaded_at
     from activity_events
-    {% if is_incremental() %}
-        where activity_events."timestamp" >= (
-            select {{ dbt.dateadd('day', 1 - window_days, 'cast(min(affected_days.day) as ' ~ dbt.type_timestamp() ~ ')') }}
-            from affected_days
-        )
-    {% endif %}
-    group by cast(activity_events."timestamp" as date), activity_events.uid
+    cross join touched_days
+    where
+        activity_events."timestamp"
+        >= {{ dbt.dateadd('day', 1 - window_days, 'cast(touched_days.first_day as ' ~ dbt.type_timestamp() ~ ')') }}
+        and activity_events."timestamp"
+        < {{ dbt.dateadd('day', 1, 'cast(touched_days.last_day as ' ~ dbt.type_timestamp() ~ ')') }}
+    group by
+        cast(activity_events."timestamp" as date),
+        activity_events.uid
+
+),
+
+affected_days as (
+
+    select distinct user_days.day
+    from user_days
+    cross join touched_days
+    where user_days.day >= touched_days.first_day
 
 ),
 
@@ -102,7 +84,7 @@ user_days as (
     from itself to the day before the user's next active day, at most N days
     ([day, day + N - 1]). A user's spans never overlap, so each affected day meets at most one
     span per user: the join below yields one row per (day, monthly active user), not one per
-    active day of the window (4x fewer rows on the benchmark data, issue 7).
+    active day of the window (4x fewer rows on the benchmark data).
 #}
 user_spans as (
 
@@ -178,15 +160,22 @@ daily as (
 final as (
 
     select
-        day,
-        daily_active_users,
-        monthly_active_users,
+        daily.day,
+        daily.daily_active_users,
+        daily.monthly_active_users,
         case
-            when monthly_active_users = 0 then null
-            else cast(daily_active_users as double precision) / monthly_active_users
+            when daily.monthly_active_users = 0 then null
+            else cast(daily.daily_active_users as double precision) / daily.monthly_active_users
         end as engagement_ratio,
-        _loaded_at
+        cast(
+            coalesce(
+                first_loaded.day <= {{ dbt.dateadd('day', 1 - window_days, 'daily.day') }},
+                false
+            ) as {{ dbt.type_boolean() }}
+        ) as full_window,
+        daily._loaded_at
     from daily
+    cross join first_loaded
 
 )
 

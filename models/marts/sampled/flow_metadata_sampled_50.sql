@@ -1,24 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='flow_id',
-        on_schema_change='fail',
-        dist=('flow_id' if target.type == 'redshift' else none),
-        sort=('begin_time' if target.type == 'redshift' else none),
-    )
-}}
+{# The rows of flow_metadata whose id_cohort < 50: a 50 % sample of whole flows. #}
 
-{# The flows whose id_cohort(flow_id) < 50: the 50 % sample matching flow_events_sampled_50. #}
-
-{{ fxa_metrics.sample_by_cohort(
-    parent=ref('flow_metadata'),
-    id_column='flow_id',
-    rate=50,
-    unit_column='flow_id',
-    columns=[
-        'flow_id', 'begin_time', 'duration', 'completed', 'new_account',
-        'ua_browser', 'ua_version', 'ua_os', 'context', 'entrypoint', 'migration', 'service',
-        'utm_campaign', 'utm_content', 'utm_medium', 'utm_source', 'utm_term', '_loaded_at',
-    ],
-) }}
+{{ fxa_metrics.sample_by_cohort('flow_metadata', 50) }}

@@ -1,0 +1,208 @@
+{#
+    The `recompute` incremental strategy: the one incremental mechanism of the project
+    (docs/data-contract.md#incremental-builds).
+
+    Every incremental model has a recompute unit: its `unique_key` (a flow, an event timestamp
+    or a day), and declares how raw changes map to it in `meta.recompute`:
+
+        {'changes': 'flow' | 'activity',   the raw event stream whose changes touch the model
+         'unit': 'flow_id' | 'timestamp' | 'day',
+         'days_before': D, 'days_after': A, (day units) a changed day d touches [d - D, d + A]
+         'full_window_days': K}             (day units) also the days whose `full_window` flag
+                                            flips when the first loaded day moves
+
+    A run then:
+      1. reads the model's watermark: max(`_loaded_at`) of its own table;
+      2. takes the changes since it: raw rows loaded after it, and rows the loader retracted
+         after it (a `--force` reload or an `--unload` deletes rows and records their keys);
+      3. maps them to touched units (`touched(column)`, a predicate used by the model to select
+         what it recomputes, and by the strategy to delete);
+      4. deletes every touched unit from the table, including units that now have no row at
+         all, and inserts the recomputed rows: one transaction (the materialization's).
+    Recomputing a unit reads all of its inputs, so the result equals a full rebuild whatever
+    order files were loaded, replaced or unloaded in. The SQL is the same in production and in
+    unit tests (where `this` is a fixture): no value is read at compile time.
+#}
+
+{% macro get_incremental_recompute_sql(arg_dict) %}
+    {{ return(adapter.dispatch('recompute_sql', 'fxa_metrics')(arg_dict)) }}
+{% endmacro %}
+
+{% macro default__recompute_sql(arg_dict) %}
+    {%- set unit = arg_dict['unique_key'] -%}
+    {%- if unit is none or unit is not string -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'recompute' needs unique_key, the model's recompute unit (one"
+            ~ " column), in " ~ this) }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ fxa_metrics.touched(unit) }};
+
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }}
+    from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- The model's recompute declaration, checked: `spec` as the model passes it (dbt's config is
+    not readable while a project is parsed, when the refs it implies must be rendered), else
+    the model's `meta.recompute` (at run time, for the strategy). -#}
+{% macro recompute_spec(spec=none) %}
+    {%- if spec is none -%}
+        {%- set spec = (config.get('meta') or {}).get('recompute') -%}
+    {%- endif -%}
+    {%- if spec is not mapping
+        or spec.get('changes') not in ['flow', 'activity']
+        or spec.get('unit') not in ['flow_id', 'timestamp', 'day'] -%}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ this ~ " uses the recompute strategy: it needs meta.recompute = "
+            ~ "{changes: flow|activity, unit: flow_id|timestamp|day, ...}, got: " ~ spec) }}
+    {%- endif -%}
+    {{ return(spec) }}
+{% endmacro %}
+
+{#-
+    watermark(): the load time up to which the model's table is built, as a scalar subquery:
+    max(`_loaded_at`) of `this` (the epoch for an empty table). `_loaded_at` of a row is the
+    latest raw `loaded_at` among its inputs, the same whether built incrementally or not.
+-#}
+{% macro watermark() -%}
+    (
+        select coalesce(max(built._loaded_at), {{ fxa_metrics.epoch_timestamp() }})
+        from {{ this }} as built
+    )
+{%- endmacro %}
+
+{% macro epoch_timestamp() -%}
+    cast('1970-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#-
+    changes(stream): the keys of the raw rows of `stream` ('flow': flow_id and "timestamp";
+    'activity': "timestamp") that were loaded or retracted after the model's watermark.
+-#}
+{% macro changes(stream) %}
+    {%- if stream == 'flow' -%}
+        {%- set loaded, retracted, keys = ref('stg_fxa__flow_events'),
+            ref('stg_fxa__retracted_flow_events'), 'flow_id, "timestamp"' -%}
+    {%- elif stream == 'activity' -%}
+        {%- set loaded, retracted, keys = ref('stg_fxa__activity_events'),
+            ref('stg_fxa__retracted_activity_events'), '"timestamp"' -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("changes(): unknown stream " ~ stream) }}
+    {%- endif -%}
+    select {{ keys }}
+    from {{ loaded }}
+    where loaded_at > {{ fxa_metrics.watermark() }}
+    union all
+    select {{ keys }}
+    from {{ retracted }}
+    where retracted_at > {{ fxa_metrics.watermark() }}
+{%- endmacro %}
+
+{#-
+    touched(column): a predicate on `column` (the unit, or an expression of it) true for the
+    units the changes touch, per the model's meta.recompute. `1 = 1` on a full build. The refs
+    are rendered on every call, so that dbt records them at parse time.
+-#}
+{% macro touched(column, spec=none) %}
+    {%- set spec = fxa_metrics.recompute_spec(spec) -%}
+    {%- set changes = fxa_metrics.changes(spec['changes']) -%}
+    {%- if not is_incremental() -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- if spec['unit'] == 'flow_id' -%}
+        {{ return(column ~ ' in (select changed.flow_id from (' ~ changes ~ ') as changed)') }}
+    {%- elif spec['unit'] == 'timestamp' -%}
+        {{ return(column ~ ' in (select changed."timestamp" from (' ~ changes ~ ') as changed)') }}
+    {%- endif -%}
+    {{ return(column ~ ' between (select touched_days.first_day from ('
+        ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days) and (select touched_days.last_day from ('
+        ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days)') }}
+{% endmacro %}
+
+{#-
+    touched_day_range(): for a model whose unit is a day, a one-row relation (first_day,
+    last_day), the range of days the changes touch: from the first changed day (minus
+    days_before) to the last one (plus days_after). Contiguous, so a sort key / zone map on the
+    day prunes it; a day between two changed days is recomputed too, which is merely redundant.
+    On a full build, every day (1900-01-01 to 9999-12-31), so that a model can use it on both.
+-#}
+{% macro touched_day_range(spec=none) %}
+    {%- set spec = fxa_metrics.recompute_spec(spec) -%}
+    {%- set changes = fxa_metrics.changes(spec['changes']) -%}
+    {%- if spec.get('full_window_days') is not none -%}
+        {%- set first_loaded = ref('activity_events') -%}
+    {%- endif -%}
+    {%- if spec['unit'] != 'day' -%}
+        {{ exceptions.raise_compiler_error(
+            "touched_day_range(): " ~ this ~ " does not have a day as its recompute unit") }}
+    {%- endif -%}
+    {%- if not is_incremental() -%}
+        select
+            cast('1900-01-01' as date) as first_day,
+            cast('9999-12-31' as date) as last_day
+    {%- else -%}
+    {%- set days_before = spec.get('days_before', 0) | int -%}
+    {%- set days_after = spec.get('days_after', 0) | int -%}
+    {%- set changed_day = 'cast(changed."timestamp" as date)' -%}
+    {%- set last_day = 'max(' ~ changed_day ~ ')' -%}
+    {%- set full_window_days = spec.get('full_window_days') -%}
+    {%- if full_window_days is not none -%}
+        {#- full_window(day) is "the first loaded day <= day - K". Adding data before the first
+            day, or removing the first day, moves it between the first changed day e and the
+            first day f now loaded: the days whose flag flips lie in [e + K, f + K]. -#}
+        {%- if spec['changes'] != 'activity' or (full_window_days | int) != days_after -%}
+            {{ exceptions.raise_compiler_error(
+                "meta.recompute.full_window_days must equal days_after, on activity changes, in "
+                ~ this) }}
+        {%- endif -%}
+        {%- set last_day = 'max(case when ' ~ changed_day ~ ' > first_loaded.day then '
+            ~ changed_day ~ ' else first_loaded.day end)' -%}
+    {%- endif -%}
+        select
+            cast({{ dbt.dateadd('day', -days_before, 'min(' ~ changed_day ~ ')') }} as date)
+                as first_day,
+            cast({{ dbt.dateadd('day', days_after, last_day) }} as date) as last_day
+        from ({{ changes }}) as changed
+        {%- if full_window_days is not none %}
+        cross join (
+            select
+                coalesce(cast(min(loaded."timestamp") as date), cast('1970-01-01' as date))
+                    as day
+            from {{ first_loaded }} as loaded
+        ) as first_loaded
+        {%- endif %}
+    {%- endif -%}
+{% endmacro %}
+
+{#-
+    changed_time_range(column, margin_hours): on an incremental run, `column` (a timestamp)
+    within [first changed timestamp - margin, last changed timestamp + margin] of the model's
+    stream; `1 = 1` on a full build. A constant-per-run range that lets the scan of a large
+    table skip what no change can reach (flow events lie within a flow's lifetime of each other).
+-#}
+{% macro changed_time_range(column, margin_hours=0, spec=none) %}
+    {%- set spec = fxa_metrics.recompute_spec(spec) -%}
+    {%- set changes = fxa_metrics.changes(spec['changes']) -%}
+    {%- if not is_incremental() -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set margin = margin_hours | int -%}
+    {{ return(column ~ ' between (select '
+        ~ dbt.dateadd('hour', -margin, 'min(changed."timestamp")')
+        ~ ' from (' ~ changes ~ ') as changed) and (select '
+        ~ dbt.dateadd('hour', margin, 'max(changed."timestamp")')
+        ~ ' from (' ~ changes ~ ') as changed)') }}
+{% endmacro %}
+
+{#- The flow lookaround, checked: every event of a flow lies within it of any other. -#}
+{% macro flow_lookaround_hours() %}
+    {%- set hours = var('flow_lookaround_hours', 24) | int -%}
+    {%- if hours < 2 -%}
+        {{ exceptions.raise_compiler_error(
+            "var('flow_lookaround_hours') must be at least 2 (a flow id lives two hours), got "
+            ~ hours) }}
+    {%- endif -%}
+    {{ return(hours) }}
+{% endmacro %}
