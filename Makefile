@@ -80,7 +80,7 @@ clean: ## remove build output, scratch databases and demo logs (keeps .venv and 
 bench-load: $(STAMP) ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
 	$(PY) scripts/bench_load.py
 
-# --- docs site (issue 5) ---------------------------------------------------------------
+# --- docs site -------------------------------------------------------------------------
 DOCS_PORT ?= 8080
 
 .PHONY: docs
@@ -91,13 +91,13 @@ docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehou
 docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
-# --- daily cron run (issue 8) ------------------------------------------------------------
+# --- daily cron run ----------------------------------------------------------------------
 .PHONY: daily
 daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
 	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
 	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
 
-# --- performance (issue 7) ---------------------------------------------------------------
+# --- performance -------------------------------------------------------------------------
 .PHONY: bench
 bench: $(STAMP) ## pipeline vs its floors: load, full build, incremental day, RSS [ARGS='--days 7 --flows-per-day 50000']
 	$(PY) scripts/bench_pipeline.py $(ARGS)
