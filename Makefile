@@ -50,11 +50,12 @@ test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every chec
 	@echo "make test: all checks passed"
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) on the Python, sqlfluff on the SQL
+lint: $(STAMP) ## ruff (lint + format check), sqlfluff on the SQL, no references to documents outside the repo
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	mkdir -p scratch
 	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint $(SQL_DIRS)
+	$(PY) scripts/check_references.py
 
 .PHONY: pytest
 pytest: $(STAMP) ## the Python tests (Postgres ones skip without PG* variables)
