@@ -21,9 +21,14 @@ DEMO_UID_HMAC_KEY := fxa-metrics-demo-key-not-a-secret
 # SQL folders sqlfluff lints (those that exist).
 SQL_DIRS := $(wildcard models macros tests analyses)
 
+# Variables that `make help` shows by value where a target's comment names them as $(NAME).
+HELP_VARS := DOCS_PORT
+
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+		| awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}' \
+		| sed $(foreach v,$(HELP_VARS),-e 's|\$$($(v))|$($(v))|g')
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
