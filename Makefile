@@ -21,9 +21,14 @@ DEMO_UID_HMAC_KEY := fxa-metrics-demo-key-not-a-secret
 # SQL folders sqlfluff lints (those that exist).
 SQL_DIRS := $(wildcard models macros tests analyses)
 
+# Variables that `make help` shows by value where a target's comment names them as $(NAME).
+HELP_VARS := DOCS_PORT
+
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+		| awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}' \
+		| sed $(foreach v,$(HELP_VARS),-e 's|\$$($(v))|$($(v))|g')
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -50,11 +55,12 @@ test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every chec
 	@echo "make test: all checks passed"
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) on the Python, sqlfluff on the SQL
+lint: $(STAMP) ## ruff (lint + format check), sqlfluff on the SQL, no references to documents outside the repo
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	mkdir -p scratch
 	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint $(SQL_DIRS)
+	$(PY) scripts/check_references.py
 
 .PHONY: pytest
 pytest: $(STAMP) ## the Python tests (Postgres ones skip without PG* variables)
@@ -80,7 +86,7 @@ clean: ## remove build output, scratch databases and demo logs (keeps .venv and 
 bench-load: $(STAMP) ## loader lines/s vs DuckDB's own read_json/read_csv of the same files (~1M lines)
 	$(PY) scripts/bench_load.py
 
-# --- docs site (issue 5) ---------------------------------------------------------------
+# --- docs site -------------------------------------------------------------------------
 DOCS_PORT ?= 8080
 
 .PHONY: docs
@@ -91,13 +97,13 @@ docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehou
 docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
-# --- daily cron run (issue 8) ------------------------------------------------------------
+# --- daily cron run ----------------------------------------------------------------------
 .PHONY: daily
 daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
 	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
 	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
 
-# --- performance (issue 7) ---------------------------------------------------------------
+# --- performance -------------------------------------------------------------------------
 .PHONY: bench
 bench: $(STAMP) ## pipeline vs its floors: load, full build, incremental day, RSS [ARGS='--days 7 --flows-per-day 50000']
 	$(PY) scripts/bench_pipeline.py $(ARGS)

@@ -8,8 +8,8 @@ run times, each in a fresh process and a fresh DuckDB file:
 - the floor: `create table as select * from read_json(...)` over the JSON-lines files,
   `read_csv` over the CSV exports and over the text-mode logs (one VARCHAR column), into a table.
 Prints medians, lines/s, the ratio loader/floor and the loader's peak RSS. Not a test: numbers
-only (issue 7 target: ratio <= 1.5). `scripts/bench_pipeline.py` measures this and the dbt
-stages together; both share `fxa_pipeline/benchmarking.py`.
+only (the target is a ratio <= 1.5, see README "Performance"). `scripts/bench_pipeline.py`
+measures this and the dbt stages together; both share `fxa_pipeline/benchmarking.py`.
 """
 
 from __future__ import annotations

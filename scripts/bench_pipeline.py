@@ -1,4 +1,4 @@
-"""Benchmark the whole pipeline against its floors (issue 7): load, full build, incremental day.
+"""Benchmark the whole pipeline against its floors: load, full build, incremental day.
 
     python scripts/bench_pipeline.py [--days 30] [--flows-per-day 300000] [--repeat 3]
     python scripts/bench_pipeline.py --quick          # tiny size, one repeat: a smoke test

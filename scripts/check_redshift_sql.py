@@ -1,7 +1,7 @@
 """Offline Redshift check: every model and the raw DDL must be SQL that Redshift accepts.
 
 No Redshift cluster is reachable from CI, so this checks everything that can be checked without
-one (issue 8):
+one:
 
 1. Compile every model (and, by dbt's indirect selection, the data tests on it) for the
    `redshift` target with no connection (`--no-introspect

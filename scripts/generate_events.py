@@ -1,4 +1,4 @@
-"""Generate sample FxA server logs (CONTRACT.md section 1) for demos, tests and benchmarks.
+"""Generate sample FxA server logs (every input format) for demos, tests and benchmarks.
 
     python scripts/generate_events.py --out data/sample --days 7 --flows-per-day 2000
 

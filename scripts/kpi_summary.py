@@ -1,8 +1,8 @@
 """Print a short summary of the KPI tables of a DuckDB warehouse (the end of `make demo`).
 
-Reads `analytics.kpi_*` (CONTRACT.md section 4) from the DuckDB file of the `duckdb` target
-(`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is not built yet
-is reported as such instead of failing.
+Reads `analytics.kpi_*` (docs/data-contract.md#kpi-tables) from the DuckDB file of the
+`duckdb` target (`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is
+not built yet is reported as such instead of failing.
 """
 
 from __future__ import annotations

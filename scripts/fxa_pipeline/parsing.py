@@ -2,7 +2,7 @@
 
 - A file is a server log (mozlog JSON lines, or the human-readable text mode
   `<logger>.<LEVEL>: <Type> {json}`) when its first non-blank line starts with `{` or has the text
-  mode prefix; otherwise it is a legacy CSV export (CONTRACT.md 1a/1b).
+  mode prefix; otherwise it is a legacy CSV export (docs/data-contract.md#input-formats).
 - CSV rows without a double quote are split on commas in SQL; rows with quotes are parsed here
   with the `csv` module, one physical line at a time (a quoted field never spans lines: an
   unterminated quote is a rejected line, reason `invalid CSV: ...`).

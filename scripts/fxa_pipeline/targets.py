@@ -1,9 +1,9 @@
 """Connection settings per target name, read from the same environment variables as profiles.yml.
 
-CONTRACT.md section 2: `duckdb` (default; file `FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`),
-`postgres` (libpq variables `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`),
-`redshift` (`REDSHIFT_*` variables). The default target is `FXA_TARGET`, else `duckdb`, as in
-profiles.yml.
+The targets of docs/data-contract.md#targets: `duckdb` (default; file `FXA_DUCKDB_PATH`,
+default `fxa_metrics.duckdb`), `postgres` (libpq variables `PGHOST`, `PGPORT`, `PGUSER`,
+`PGPASSWORD`, `PGDATABASE`), `redshift` (`REDSHIFT_*` variables). The default target is
+`FXA_TARGET`, else `duckdb`, as in profiles.yml.
 """
 
 from __future__ import annotations

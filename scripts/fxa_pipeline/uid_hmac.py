@@ -1,4 +1,4 @@
-"""HMAC-SHA256 of user ids (CONTRACT.md 1a): the only form in which a uid reaches the warehouse.
+"""HMAC-SHA256 of user ids: the only form in which a uid reaches the warehouse.
 
 `lower(hex(HMAC-SHA256(key, uid)))`, the key being the UTF-8 bytes of the environment
 variable `FXA_METRICS_UID_HMAC_KEY`. Two implementations that must agree (a test proves it):

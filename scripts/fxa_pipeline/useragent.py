@@ -1,4 +1,4 @@
-"""User-agent parsing (CONTRACT.md 1a) with ua-parser and its precompiled builtin rules.
+"""User-agent parsing with ua-parser and its precompiled builtin rules.
 
 Logs hold few distinct agents, so results are cached by agent string for the whole run and the
 loader asks only for each batch's distinct agents. An unparseable, missing or absurdly long
@@ -26,7 +26,7 @@ REDACTED_AGENT = '"[redacted]"'
 
 def redact_user_agents(raw_line: str) -> str:
     """Replace the value of every `"userAgent"` field of a rejected line: the raw agent string
-    is never stored (CONTRACT.md 1a), not even in `raw.rejected_lines.raw_line`."""
+    is never stored (docs/data-contract.md#privacy), not even in `raw.rejected_lines.raw_line`."""
     return _AGENT_VALUE.sub(lambda match: match.group(1) + REDACTED_AGENT, raw_line)
 
 

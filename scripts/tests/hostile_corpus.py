@@ -1,7 +1,7 @@
-"""A corpus of hostile input lines for the loader (issue 6), each with the fate it must meet.
+"""A corpus of hostile input lines for the loader, each with the fate it must meet.
 
-Every case is one physical line. `expect` is what CONTRACT.md 1c and the loader's documented
-rules (`fxa_pipeline/normalise.py`, docs/loader.md) make of it:
+Every case is one physical line. `expect` is what the rejection rules of docs/data-contract.md
+and the loader's documented rules (`fxa_pipeline/normalise.py`, docs/loader.md) make of it:
 - `loaded`: stored in `raw.flow_events` / `raw.activity_events` (`stored` lists column values
   that must come back byte-identical);
 - `rejected`: stored in `raw.rejected_lines` with a reason (`reason` is a substring it must hold);

@@ -1,6 +1,6 @@
 """Smoke test of the pipeline benchmark: `bench_pipeline.py --quick` runs end to end and its JSON
-has every field. Never asserts a time (issue 7: benchmarks print numbers, tests do not judge
-them)."""
+has every field. Never asserts a time: benchmarks print numbers, tests do not judge them (a
+shared 2-core machine makes any time threshold flaky)."""
 
 from __future__ import annotations
 

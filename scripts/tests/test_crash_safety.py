@@ -1,11 +1,11 @@
-"""Crash safety (issue 6): a loader or a `dbt build` killed with SIGKILL leaves nothing partial,
+"""Crash safety: a loader or a `dbt build` killed with SIGKILL leaves nothing partial,
 and a rerun ends in exactly the tables of one uninterrupted run.
 
-- Loader: one transaction per file (CONTRACT.md 1c). The loader is killed while it is inside a
-  file (after the previous file's summary line, before its own); at that point every file is
-  either in the ledger with all its rows or absent with none. The rerun skips the committed files
-  and loads the rest; the raw tables then equal those of one uninterrupted load into a fresh
-  database (all columns but the load time).
+- Loader: one transaction per file (docs/data-contract.md#files-as-a-whole). The loader is
+  killed while it is inside a file (after the previous file's summary line, before its own);
+  at that point every file is either in the ledger with all its rows or absent with none. The
+  rerun skips the committed files and loads the rest; the raw tables then equal those of one
+  uninterrupted load into a fresh database (all columns but the load time).
 - dbt: a `dbt build` killed mid-run, then rerun, gives the five spec tables of a clean build
   over the same raw tables (every column, `_loaded_at` included: the raw tables are copied).
 """
@@ -36,7 +36,8 @@ GENERATOR = REPO / "scripts" / "generate_events.py"
 DBT = str(Path(sys.executable).with_name("dbt"))
 HMAC_KEY = "crash-test-key"
 # The spec tables and everything they depend on, with their data tests (unit tests need their
-# relation to exist beforehand, see the brief; they are not what is tested here).
+# relation to exist beforehand: dbt reads their input columns' types; they are not what is
+# tested here).
 BUILD = (
     "build",
     "--select",

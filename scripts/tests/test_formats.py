@@ -1,4 +1,4 @@
-"""Every input format of CONTRACT.md section 1, with hand-computed expected rows."""
+"""Every input format of docs/data-contract.md#input-formats, with hand-computed expected rows."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Tests of scripts/generate_events.py: determinism, formats (CONTRACT.md 1), realism, memory.
+"""Tests of scripts/generate_events.py: determinism, formats, realism, memory.
 
-The lines are checked by an independent reading of CONTRACT.md 1 written here (not by the
-loader and not by the generator's own code), so a format slip in the generator fails.
+The lines are checked by an independent reading of the input formats of docs/data-contract.md
+written here (not by the loader and not by the generator's own code), so a format slip in the
+generator fails.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def manifest(sample: Path) -> dict[str, Any]:
     return json.loads((sample / MANIFEST_NAME).read_text())
 
 
-# -- an independent reading of CONTRACT.md 1 -----------------------------------------------
+# -- an independent reading of the input formats ------------------------------------------
 
 
 def _time_ms(fields: dict[str, Any], envelope_ns: int | None) -> int | None:
@@ -212,7 +213,7 @@ def test_manifest_counts_match_an_independent_reading(sample: Path, manifest: di
         assert expected["activity_events"] == counts["activity"]
         assert expected["duplicates"] == counts["duplicates"] > 0
         # Only the truncated lines are not JSON; the other malformed lines are JSON that
-        # breaks a rule of CONTRACT.md 1c.
+        # breaks a rejection rule of docs/data-contract.md.
         assert counts["invalid_json"] == expected["malformed_by_kind"]["truncated_json"] > 0
         assert expected["expected_rejected"] == counts["malformed"]
         assert expected["expected_ignored"] == counts["other"] + counts["blank"]

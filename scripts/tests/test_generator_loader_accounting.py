@@ -2,7 +2,7 @@
 
 The generator knows what it wrote (valid events, duplicates, damaged lines, request logs,
 blank lines); the loader must account for each line as loaded, rejected or ignored exactly so
-(CONTRACT.md 1c).
+(`lines = loaded + rejected + ignored`, docs/data-contract.md#the-load-ledger).
 """
 
 from __future__ import annotations

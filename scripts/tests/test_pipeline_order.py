@@ -1,4 +1,5 @@
-"""Whatever the order files are loaded in, incremental builds equal a full rebuild (CONTRACT 3).
+"""Whatever the order files are loaded in, incremental builds equal a full rebuild
+(docs/data-contract.md#the-guarantee).
 
 For each seed: generate a few days of logs (flows crossing midnight, flows whose first day is
 cut off, a legacy CSV day, duplicates), load the files one by one in an order shuffled by the

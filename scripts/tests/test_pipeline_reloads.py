@@ -1,4 +1,4 @@
-"""Idempotency and order independence of the whole pipeline (issue 6, CONTRACT.md 3).
+"""Idempotency and order independence of the whole pipeline (docs/data-contract.md#the-guarantee).
 
 A cron that reruns, an operator who reloads a folder, a `--force` after a fix, files arriving
 in any order with builds in between: the warehouse must end where one clean load and one clean

@@ -1,4 +1,4 @@
-"""Privacy (issue 6): no personal data of the input reaches the warehouse or the logs.
+"""Privacy: no personal data of the input reaches the warehouse or the logs.
 
 Generated logs are loaded and built (`dbt build`) with a known HMAC key, then:
 - every text column of every table and view in every schema (raw, staging, analytics, ...;

@@ -1,4 +1,4 @@
-"""The dbt guards of production runs (issue 6) can fail: each is run on a tiny DuckDB holding
+"""The dbt guards of production runs (RELIABILITY.md) can fail: each is run on a tiny DuckDB holding
 hand-made raw tables, once with data that must trip it and once with data that must not.
 
 - `row_count_within_factor_of_trailing_median` on `raw.flow_events` / `raw.activity_events`;

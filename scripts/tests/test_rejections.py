@@ -1,4 +1,4 @@
-"""Every rejection reason of CONTRACT.md 1c, and `lines = loaded + rejected + ignored`."""
+"""Every rejection reason of docs/data-contract.md, and `lines = loaded + rejected + ignored`."""
 
 from __future__ import annotations
 

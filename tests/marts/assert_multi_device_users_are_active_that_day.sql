@@ -1,6 +1,7 @@
 {#
     Every (day, uid) of daily_multi_device_users has a row in daily_activity_per_device on
-    that day (CONTRACT.md 3: device A is active on `day` itself). Fails with the orphans.
+    that day (by definition device A is active on `day` itself, see
+    docs/data-contract.md#daily_multi_device_users). Fails with the orphans.
 #}
 
 with multi_device_users as (

@@ -5,7 +5,7 @@ may contain a double quote, a backslash or a control character; `_check_json_saf
 that at import time.
 
 Each user agent carries the browser / version / OS triple that `ua-parser` (with the
-`ua-parser-builtins` rules) gives for it under CONTRACT.md 1a's rule (`major`, or
+`ua-parser-builtins` rules) gives for it under the loader's rule (`major`, or
 `major.minor` when minor is present and not `0`); the legacy CSV exports use these triples,
 and a test checks them against the parser itself.
 """

@@ -146,7 +146,8 @@ def text_line(ev: Event, logger: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------
-# Noise: what real logs contain and the loader must reject (CONTRACT.md 1c).
+# Noise: what real logs contain and the loader must reject
+# (docs/data-contract.md#rejected-lines).
 # Each kind applies to some events only; `corrupt` returns None when it does not apply.
 
 JSON_MALFORMED_KINDS = (
