@@ -54,7 +54,7 @@
     rows that can differ in `column`.
 
     DuckDB: `first(x order by ...) filter (where x is not null)`, a hash aggregate sorting each
-    group's non-NULL values only; about 2x faster than the window on flow_metadata (issue 7).
+    group's non-NULL values only; about 2x faster than the window on flow_metadata.
     Postgres has ordered aggregates too but keeps the window (not measured there); Redshift has
     none but LISTAGG. Both use default__ (no postgres__ variant, so none for dbt-redshift to
     fall back on).

@@ -1,5 +1,5 @@
 {#
-    Schemas are named exactly as CONTRACT.md section 2 fixes them (`analytics`, `staging`),
+    Schemas are named exactly as docs/data-contract.md fixes them (`analytics`, `staging`),
     not prefixed with the target schema as dbt does by default: Redash queries and the loader
     address `analytics.flow_metadata` on every target.
 #}

@@ -14,7 +14,7 @@
     same id (tests/sampled/assert_id_cohort_known_values.sql, hand-computed ids and cohorts,
     and assert_id_cohort_matches_portable_formula.sql). `default__` is the portable formula
     (digit values by position in '0123456789abcdef'), used by any other adapter.
-    Ids are lowercase hex (CONTRACT.md 1a); the formula ignores case anyway.
+    Ids are lowercase hex (docs/data-contract.md); the formula ignores case anyway.
 #}
 
 {% macro id_cohort(column) %}

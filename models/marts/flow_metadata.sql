@@ -22,10 +22,10 @@
     the same order is the kind of the first deciding view. -#}
 {%- set first_value_columns = attribute_columns + ['intent_kind'] -%}
 {#- One window order for all attributes, so that the engine sorts each flow once (3-4x faster
-    on DuckDB than one order per attribute): CONTRACT's (timestamp, flow_time, type), then the
-    attribute values themselves, which only matter for the same event logged with different
-    attributes (the data contract's event order). Rows tied on all of it carry the same values, so the first non-NULL value never
-    depends on load or row order. #}
+    on DuckDB than one order per attribute): the data contract's (timestamp, flow_time, type),
+    then the attribute values themselves, which only matter for the same event logged with
+    different attributes. Rows tied on all of it carry the same values, so the first non-NULL
+    value never depends on load or row order. #}
 {%- set event_order = '"timestamp", flow_time nulls last, type, '
     ~ (first_value_columns | join(' nulls last, ')) ~ ' nulls last' %}
 {%- set first_value_ignore_nulls = fxa_metrics.first_value_ignore_nulls %}
