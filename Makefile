@@ -42,13 +42,18 @@ venv: $(STAMP) ## create the virtualenv and install the pinned packages
 .PHONY: demo
 demo: export FXA_METRICS_UID_HMAC_KEY ?= $(DEMO_UID_HMAC_KEY)
 demo: export FXA_DUCKDB_PATH := $(DEMO_DB)
-demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB, print the KPIs
+demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB, KPI summary and report
 	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days 7
 	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
 	$(PY) scripts/load_events.py --target duckdb $(DEMO_LOGS); \
 	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
 	$(DBT) build --target duckdb
 	$(PY) scripts/kpi_summary.py --database $(DEMO_DB)
+	$(PY) scripts/report.py --target duckdb
+
+.PHONY: report
+report: $(STAMP) ## KPI report: one static HTML file (inline SVG charts) in artifacts/ [TARGET=]
+	$(PY) scripts/report.py $(if $(TARGET),--target $(TARGET))
 
 .PHONY: test
 test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every check CI runs

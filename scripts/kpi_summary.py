@@ -1,8 +1,9 @@
 """Print a short summary of the KPI tables of a DuckDB warehouse (the end of `make demo`).
 
-Reads `analytics.kpi_*` (docs/data-contract.md#kpi-tables) from the DuckDB file of the
-`duckdb` target (`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is
-not built yet is reported as such instead of failing.
+Reads `analytics.kpi_*` (docs/data-contract.md#kpi-tables) from the DuckDB file of the `duckdb`
+target (`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is not built yet
+is reported as such instead of failing, and a column the models gained later (`service_name`,
+`full_window`) is shown only when the warehouse has it, so an older warehouse still prints.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ import duckdb
 class Section:
     title: str
     table: str
-    columns: str
+    columns: tuple[str, ...]  # select-list expressions
     order: str
     group_by: str = ""  # aggregate the shown days into one row per these columns
     latest_day_only: bool = False
+    optional: frozenset[str] = frozenset()  # plain columns shown only when the table has them
+
+    def select_list(self, table_columns: set[str]) -> str:
+        return ", ".join(c for c in self.columns if c not in self.optional or c in table_columns)
 
 
 # The funnel steps in the order a flow walks them (kpi_flow_funnel_daily's step columns).
@@ -42,32 +47,55 @@ SECTIONS = (
     Section(
         "Sign-up and sign-in funnel: flows that reached each step, all shown days",
         "kpi_flow_funnel_daily",
-        "flow_kind, sum(flows_begun) as begun, "
-        + ", ".join(f"sum(flows_{step}) as {step}" for step in FUNNEL_STEPS)
-        + ", sum(flows_completed) as completed",
+        (
+            "flow_kind",
+            "sum(flows_begun) as begun",
+            *(f"sum(flows_{step}) as {step}" for step in FUNNEL_STEPS),
+            "sum(flows_completed) as completed",
+        ),
         "flow_kind",
         group_by="flow_kind",
     ),
     Section(
         "Device connection time on the latest day (seconds from flow.begin to flow.complete)",
         "kpi_device_connection_time_daily",
-        "day, service, completed_flows, round(p50_seconds, 1) as p50_seconds, "
-        "round(p90_seconds, 1) as p90_seconds",
+        (
+            "day",
+            "service",
+            "service_name",
+            "completed_flows",
+            "round(p50_seconds, 1) as p50_seconds",
+            "round(p90_seconds, 1) as p90_seconds",
+        ),
         "completed_flows desc, service",
         latest_day_only=True,
+        optional=frozenset({"service_name"}),
     ),
     Section(
         "Engagement: daily / monthly active users",
         "kpi_engagement_ratio_daily",
-        "day, daily_active_users, monthly_active_users, "
-        "round(engagement_ratio, 3) as engagement_ratio",
+        (
+            "day",
+            "daily_active_users",
+            "monthly_active_users",
+            "round(engagement_ratio, 3) as engagement_ratio",
+            "full_window",
+        ),
         "day",
+        optional=frozenset({"full_window"}),
     ),
     Section(
         "Multi-device usage",
         "kpi_multi_device_usage_daily",
-        "day, device_users, multi_device_users, round(multi_device_share, 3) as multi_device_share",
+        (
+            "day",
+            "device_users",
+            "multi_device_users",
+            "round(multi_device_share, 3) as multi_device_share",
+            "full_window",
+        ),
         "day",
+        optional=frozenset({"full_window"}),
     ),
 )
 
@@ -98,6 +126,15 @@ def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {name for (name,) in rows}
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
 def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
     tables = existing_tables(con, schema)
     out = []
@@ -115,7 +152,8 @@ def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
             continue
         shown = 1 if section.latest_day_only else int(days)
         query = (
-            f"select {section.columns} from {schema}.{section.table} "
+            f"select {section.select_list(table_columns(con, schema, section.table))} "
+            f"from {schema}.{section.table} "
             f"where day > (select max(day) from {schema}.{section.table}) - {shown} "
             + (f"group by {section.group_by} " if section.group_by else "")
             + f"order by {section.order}"

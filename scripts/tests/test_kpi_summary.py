@@ -33,3 +33,58 @@ def test_summary_totals_the_funnel_and_reports_missing_tables(tmp_path: Path) ->
     assert total == ["all", "37", "30", "23", "16", "14", "7", "0", "7", "5", "8"]
     assert text.count("(not built yet)") == 3  # the other three KPI tables
     assert text.startswith("Spec tables (rows): none built yet")
+
+
+def _window_and_service_tables(con: duckdb.DuckDBPyConnection, *, new_columns: bool) -> None:
+    flag = ", full_window boolean" if new_columns else ""
+    name = ", service_name varchar" if new_columns else ""
+    con.execute("create schema analytics")
+    con.execute(
+        "create table analytics.kpi_engagement_ratio_daily (day date, daily_active_users "
+        f"bigint, monthly_active_users bigint, engagement_ratio double{flag})"
+    )
+    con.execute(
+        "create table analytics.kpi_multi_device_usage_daily (day date, device_users bigint, "
+        f"multi_device_users bigint, multi_device_share double{flag})"
+    )
+    con.execute(
+        "create table analytics.kpi_device_connection_time_daily (day date, service varchar"
+        f"{name}, completed_flows bigint, p50_seconds double, p90_seconds double)"
+    )
+    extra = (", false", ", true", ", 'Firefox Sync'") if new_columns else ("", "", "")
+    con.execute(
+        "insert into analytics.kpi_engagement_ratio_daily values "
+        f"('2017-03-01', 1, 4, 0.25{extra[0]}), ('2017-03-02', 2, 4, 0.5{extra[1]})"
+    )
+    con.execute(
+        "insert into analytics.kpi_multi_device_usage_daily values "
+        f"('2017-03-01', 4, 1, 0.25{extra[0]}), ('2017-03-02', 4, 2, 0.5{extra[1]})"
+    )
+    con.execute(
+        "insert into analytics.kpi_device_connection_time_daily values "
+        f"('2017-03-02', 'sync'{extra[2]}, 3, 10.0, 20.0)"
+    )
+
+
+def test_summary_shows_full_window_and_service_name(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    _window_and_service_tables(con, new_columns=True)
+    lines = kpi_summary.summary(con, "analytics", days=7).splitlines()
+    headers = [line.split() for line in lines if line.strip().startswith("day ")]
+    assert headers[0] == ["day", "service", "service_name", "completed_flows", "p50_seconds",
+                          "p90_seconds"]  # fmt: skip
+    assert headers[1][-1] == headers[2][-1] == "full_window"
+    rows = [line.split() for line in lines if line.strip().startswith("2017-03-0")]
+    assert rows[0] == ["2017-03-02", "sync", "Firefox", "Sync", "3", "10.0", "20.0"]
+    # engagement and multi-device: the first day is warm-up, the second has the full window
+    assert [row[-1] for row in rows[1:]] == ["False", "True", "False", "True"]
+
+
+def test_summary_of_a_warehouse_without_the_new_columns(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    _window_and_service_tables(con, new_columns=False)
+    text = kpi_summary.summary(con, "analytics", days=7)
+    assert "full_window" not in text and "service_name" not in text
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith("2017-03-0")]
+    assert rows[0] == ["2017-03-02", "sync", "3", "10.0", "20.0"]
+    assert rows[1] == ["2017-03-01", "1", "4", "0.25"]

@@ -1,0 +1,1 @@
+"""The static KPI report (`make report`): warehouse reads, Vega-Lite charts, the HTML page."""
