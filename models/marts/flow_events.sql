@@ -1,4 +1,5 @@
 {%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
+{%- set lookaround_hours = fxa_metrics.flow_lookaround_hours() %}
 {{
     config(
         unique_key='flow_id',
@@ -32,7 +33,7 @@ events_in_scope as (
         loaded_at
     from events
     where
-        {{ fxa_metrics.changed_time_range('"timestamp"', fxa_metrics.flow_lookaround_hours(), recompute) }}
+        {{ fxa_metrics.changed_time_range('"timestamp"', lookaround_hours, recompute) }}
         and {{ fxa_metrics.touched('flow_id', recompute) }}
 
 ),

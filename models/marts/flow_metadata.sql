@@ -1,4 +1,5 @@
 {%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
+{%- set lookaround_hours = fxa_metrics.flow_lookaround_hours() %}
 {{
     config(
         unique_key='flow_id',
@@ -66,7 +67,7 @@ events_in_scope as (
     left join view_kinds
         on events.type = view_kinds.type
     where
-        {{ fxa_metrics.changed_time_range('events."timestamp"', fxa_metrics.flow_lookaround_hours(), recompute) }}
+        {{ fxa_metrics.changed_time_range('events."timestamp"', lookaround_hours, recompute) }}
         and {{ fxa_metrics.touched('events.flow_id', recompute) }}
 
 ),

@@ -1,4 +1,5 @@
 {%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
+{%- set lookaround_hours = fxa_metrics.flow_lookaround_hours() %}
 {{
     config(
         unique_key='flow_id',
@@ -69,7 +70,7 @@ events_of_flows as (
         flow_time
     from flow_events
     where
-        {{ fxa_metrics.changed_time_range('"timestamp"', fxa_metrics.flow_lookaround_hours(), recompute) }}
+        {{ fxa_metrics.changed_time_range('"timestamp"', lookaround_hours, recompute) }}
         and {{ fxa_metrics.touched('flow_id', recompute) }}
 
 ),
@@ -99,11 +100,11 @@ event_type_steps as (
 flow_steps as (
 
     select
-        events_of_flows.flow_id,
         {%- for step in steps %}
         max(case when event_type_steps.funnel_step = '{{ step }}' then 1 else 0 end)
-            as reached_{{ step }}{{ ',' if not loop.last }}
+            as reached_{{ step }},
         {%- endfor %}
+        events_of_flows.flow_id
     from events_of_flows
     left join event_type_steps
         on events_of_flows.type = event_type_steps.type

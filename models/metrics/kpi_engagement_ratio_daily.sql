@@ -51,6 +51,8 @@ first_loaded as (
 
 {# The days to recompute: those of the touched range present in the data, and the user-days
    of their windows. #}
+{%- set first_day = 'cast(touched_days.first_day as ' ~ dbt.type_timestamp() ~ ')' %}
+{%- set last_day = 'cast(touched_days.last_day as ' ~ dbt.type_timestamp() ~ ')' %}
 user_days as (
 
     select
@@ -60,10 +62,8 @@ user_days as (
     from activity_events
     cross join touched_days
     where
-        activity_events."timestamp"
-        >= {{ dbt.dateadd('day', 1 - window_days, 'cast(touched_days.first_day as ' ~ dbt.type_timestamp() ~ ')') }}
-        and activity_events."timestamp"
-        < {{ dbt.dateadd('day', 1, 'cast(touched_days.last_day as ' ~ dbt.type_timestamp() ~ ')') }}
+        activity_events."timestamp" >= {{ dbt.dateadd('day', 1 - window_days, first_day) }}
+        and activity_events."timestamp" < {{ dbt.dateadd('day', 1, last_day) }}
     group by
         cast(activity_events."timestamp" as date),
         activity_events.uid

@@ -23,8 +23,8 @@ renamed as (
         flow_id,
         type,
 
-        {#- the loader already stores NULL for '' and 'none' (docs/data-contract.md); repeated here so
-            that a row written by any other path cannot put '' into a mart #}
+        {#- the loader already stores NULL for '' and 'none' (docs/data-contract.md); repeated
+            here so that a row written by any other path cannot put '' into a mart #}
         {%- for column in [
             'ua_browser', 'ua_version', 'ua_os', 'context', 'entrypoint', 'migration',
             'service', 'utm_campaign', 'utm_content', 'utm_medium', 'utm_source', 'utm_term',
