@@ -1,30 +1,38 @@
-"""One way for integration tests to drive the loader and dbt on a scratch warehouse.
+"""The one way tests drive the pipeline: generated logs, the loader, dbt, and scratch warehouses.
 
     with scratch_warehouse("duckdb", tmp_path) as warehouse:
-        warehouse.load(path)                                  # scripts/load_events.py
+        warehouse.load(path)                                  # scripts/load_events.py main()
         warehouse.dbt("run", "--select", "+flow_metadata")    # dbt, in this process
         rows = warehouse.rows("flow_metadata")                # sorted rows of analytics.<table>
+        with warehouse.copy(tmp_path / "copy") as copy: ...   # a cheap copy to mutate
 
-dbt runs in-process (`dbtRunner`) on a manifest parsed once per warehouse: a `dbt` subprocess
-per call would spend most of its time importing dbt and parsing the project, and the
-shuffled-order tests call dbt after every file. The DuckDB file is released after every dbt
-call so that the loader (a subprocess, as cron runs it) can write to it.
-
-The scratch warehouse is never the one you work in: DuckDB gets a file under the test's
-temporary folder; Postgres gets a database `<PGDATABASE>_it_<random>` on the PG* server,
-created for the test and dropped after it (the PG* user needs CREATEDB).
+- dbt runs in-process (`dbtRunner`) on a manifest parsed once per target and set of `--vars`
+  for the whole test session: a `dbt` subprocess per call would spend most of its time
+  importing dbt and parsing the project. The DuckDB file is released after every dbt call so
+  that the loader can write to it.
+- The loader runs in-process too, through the same `main()` as `scripts/load_events.py`.
+- A warehouse is never the one you work in: DuckDB gets a file under the test's temporary
+  folder; Postgres gets a database `<PGDATABASE>_<tag>_<random>` on the PG* server, created
+  for the test and dropped after it (the PG* user needs CREATEDB). A copy is a file copy on
+  DuckDB and `create database ... template` on Postgres.
+- Postgres: without PGHOST (or with an unreachable server) Postgres tests skip with a message
+  saying what to set; with FXA_REQUIRE_POSTGRES=1 (CI) they fail instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = PROJECT_ROOT / "scripts"
 # Sample logs only: production sets its own secret key (never committed).
 TEST_HMAC_KEY = "fxa-metrics-test-key-not-a-secret"
+
+SKIP_MESSAGE = (
+    "needs Postgres: set PGHOST, PGPORT, PGUSER, PGDATABASE (and PGPASSWORD if needed), "
+    "e.g. PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=fxa_test"
+)
 
 
 def base_environment() -> dict[str, str]:
@@ -46,7 +59,20 @@ def base_environment() -> dict[str, str]:
     }
 
 
-def generate_logs(out: Path, *, seed: int, days: int, flows_per_day: int, legacy_days: int) -> Path:
+# ---- generated logs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogSet:
+    """Options of scripts/generate_events.py: one generated folder per distinct value."""
+
+    days: int = 3
+    flows_per_day: int = 60
+    seed: int = 42
+    legacy_days: int = 1
+
+
+def generate_logs(out: Path, options: LogSet) -> Path:
     """Run scripts/generate_events.py into `out`; return `out`."""
     command = [
         sys.executable,
@@ -54,24 +80,22 @@ def generate_logs(out: Path, *, seed: int, days: int, flows_per_day: int, legacy
         "--out",
         str(out),
         "--days",
-        str(days),
+        str(options.days),
         "--flows-per-day",
-        str(flows_per_day),
+        str(options.flows_per_day),
         "--seed",
-        str(seed),
+        str(options.seed),
         "--legacy-days",
-        str(legacy_days),
+        str(options.legacy_days),
     ]
     _check(subprocess.run(command, env={**os.environ, **base_environment()}, **_CAPTURE))
     return out
 
 
 def log_files(folder: Path) -> list[Path]:
-    """The generator's input files in `folder`, sorted by path (manifest.json excluded)."""
+    """The log files of a generated folder, sorted by path (its hidden .manifest.json excluded)."""
     return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and path.name != "manifest.json" and not path.name.startswith(".")
+        path for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")
     )
 
 
@@ -86,6 +110,97 @@ def _check(result: subprocess.CompletedProcess[str]) -> None:
         )
 
 
+# ---- Postgres -----------------------------------------------------------------------------
+
+
+def postgres_required() -> bool:
+    return os.environ.get("FXA_REQUIRE_POSTGRES") == "1"
+
+
+def postgres_dsn_from_env() -> str:
+    """A libpq connection string built from the PG* variables ('' when PGHOST is unset)."""
+    if not os.environ.get("PGHOST"):
+        return ""
+    parts = {
+        "host": os.environ["PGHOST"],
+        "port": os.environ.get("PGPORT", "5432"),
+        "user": os.environ.get("PGUSER", "postgres"),
+        "dbname": os.environ.get("PGDATABASE", "postgres"),
+    }
+    if os.environ.get("PGPASSWORD"):
+        parts["password"] = os.environ["PGPASSWORD"]
+    return " ".join(f"{key}={value}" for key, value in parts.items())
+
+
+@cache
+def _unreachable_reason(dsn: str) -> str:
+    """'' when a connection succeeds, else why not (checked once per session)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as connection:
+            connection.execute("select 1")
+    except psycopg.Error as error:
+        return f"Postgres at {dsn!r} is unreachable: {error}".strip()
+    return ""
+
+
+def require_postgres() -> str:
+    """The PG* server's DSN; skip without one (locally), fail under FXA_REQUIRE_POSTGRES=1."""
+    dsn = postgres_dsn_from_env()
+    reason = _unreachable_reason(dsn) if dsn else SKIP_MESSAGE
+    if reason:
+        if postgres_required():
+            pytest.fail(f"FXA_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return dsn
+
+
+@contextmanager
+def scratch_postgres_database(tag: str, template: str | None = None) -> Iterator[str]:
+    """A new, empty database `<PGDATABASE>_<tag>_<random>` on the PG* server; its name.
+
+    With `template`, an exact copy of that database instead (`create database ... template`:
+    no other connection may be open to it meanwhile).
+    Dropped afterwards (forcibly: a killed client's backend may still be attached).
+    """
+    require_postgres()
+    import psycopg
+    from psycopg import sql
+
+    maintenance_db = os.environ.get("PGDATABASE", "postgres")
+    name = f"{maintenance_db}_{tag}_{secrets.token_hex(4)}"
+    with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
+        create = sql.SQL("create database {}").format(sql.Identifier(name))
+        if template is not None:
+            create += sql.SQL(" template {}").format(sql.Identifier(template))
+        connection.execute(create)
+    try:
+        yield name
+    finally:
+        with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+# ---- dbt ----------------------------------------------------------------------------------
+
+# Parsed manifests, one per (target, --vars): parsing is most of a dbt call's fixed cost. The
+# vars are part of the key because configs rendered at parse time can depend on them.
+_MANIFESTS: dict[tuple[str, str], Any] = {}
+
+
+def _vars_of(args: Sequence[str]) -> str:
+    for index, arg in enumerate(args):
+        if arg == "--vars" and index + 1 < len(args):
+            return args[index + 1]
+    return ""
+
+
+# ---- warehouses ---------------------------------------------------------------------------
+
+
 @dataclass
 class Warehouse:
     """A scratch database on one dbt target, with the environment that points at it."""
@@ -93,32 +208,45 @@ class Warehouse:
     target: str
     env: dict[str, str]
     work_dir: Path
-    _manifest: Any = field(default=None, repr=False)
 
-    def load(self, *paths: Path) -> None:
-        """Load files with scripts/load_events.py, as the daily run does."""
-        command = [
-            sys.executable,
-            str(SCRIPTS / "load_events.py"),
-            "--target",
-            self.target,
-            *map(str, paths),
-        ]
-        _check(subprocess.run(command, env={**os.environ, **self.env}, **_CAPTURE))
+    # -- the loader
+    def load(self, *paths: Path, force: bool = False, unload: bool = False) -> str:
+        """Run scripts/load_events.py's main() on `paths`; fail unless it exits 0. Its output."""
+        status, output = self.load_status(*paths, force=force, unload=unload)
+        if status != 0:
+            raise AssertionError(f"loader exited {status}:\n{output[-4000:]}")
+        return output
 
+    def load_status(
+        self, *paths: Path, force: bool = False, unload: bool = False
+    ) -> tuple[int, str]:
+        """Run the loader's main() on `paths`: (exit status, stdout + stderr)."""
+        import load_events
+
+        argv = ["--target", self.target]
+        argv += ["--force"] if force else []
+        argv += ["--unload"] if unload else []
+        argv += [str(path) for path in paths]
+        output = io.StringIO()
+        with (
+            self._environment(),
+            contextlib.redirect_stdout(output),
+            contextlib.redirect_stderr(output),
+        ):
+            status = load_events.main(argv)
+        return status, output.getvalue()
+
+    def create_raw_tables(self) -> None:
+        """The loader's raw schema, empty (what a first load creates), so dbt can run first."""
+        from fxa_pipeline.raw_schema import create_all_sql
+
+        for statement in create_all_sql(self.target):
+            self.query(statement)
+
+    # -- dbt
     def dbt(self, *args: str) -> Any:
         """Run one dbt command on this warehouse; fail the test if it does not succeed."""
-        from dbt.cli.main import dbtRunner
-
-        with self._environment():
-            if self._manifest is None:
-                parsed = dbtRunner().invoke(["parse", *self._common_args()])
-                self._release()
-                if not parsed.success:
-                    raise AssertionError(f"dbt parse failed: {parsed.exception}")
-                self._manifest = parsed.result
-            result = dbtRunner(manifest=self._manifest).invoke([*args, *self._common_args()])
-            self._release()
+        result = self.dbt_result(*args)
         if not result.success:
             failures = []
             for node in getattr(result.result, "results", None) or []:
@@ -130,24 +258,83 @@ class Warehouse:
             )
         return result.result
 
-    def rows(self, table: str, schema: str = "analytics") -> list[tuple[Any, ...]]:
-        """Every row of `schema.table`, all columns in table order, sorted (NULLs first)."""
-        sql = f"select * from {schema}.{table}"
+    def dbt_result(self, *args: str) -> Any:
+        """Run one dbt command on this warehouse; its dbtRunnerResult, success or not."""
+        from dbt.cli.main import dbtRunner
+
+        key = (self.target, _vars_of(args))
+        with self._environment():
+            if key not in _MANIFESTS:
+                vars_args = ["--vars", key[1]] if key[1] else []
+                parsed = dbtRunner().invoke(["parse", *vars_args, *self._common_args()])
+                self._release()
+                if not parsed.success:
+                    raise AssertionError(f"dbt parse failed: {parsed.exception}")
+                _MANIFESTS[key] = parsed.result
+            result = dbtRunner(manifest=_MANIFESTS[key]).invoke([*args, *self._common_args()])
+            self._release()
+        return result
+
+    # -- reading and writing
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one SQL statement (autocommit)."""
         if self.target == "duckdb":
             import duckdb
 
-            connection = duckdb.connect(self.env["FXA_DUCKDB_PATH"], read_only=True)
+            connection = duckdb.connect(self.env["FXA_DUCKDB_PATH"])
             try:
-                fetched = connection.execute(sql).fetchall()
+                cursor = connection.execute(sql)
+                return cursor.fetchall() if cursor.description else []
             finally:
                 connection.close()
-        else:
-            import psycopg
+        import psycopg
 
-            with psycopg.connect(dbname=self.env["PGDATABASE"]) as connection:
-                fetched = connection.execute(sql).fetchall()
-        return sorted(fetched, key=_sort_key)
+        with psycopg.connect(dbname=self.env["PGDATABASE"], autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return cursor.fetchall() if cursor.description else []
 
+    def rows(self, table: str, schema: str = "analytics") -> list[tuple[Any, ...]]:
+        """Every row of `schema.table`, all columns in table order, sorted (NULLs first)."""
+        return sorted(self.query(f"select * from {schema}.{table}"), key=_sort_key)
+
+    def tables(self, schema: str = "analytics") -> list[str]:
+        """The base tables of `schema`, sorted."""
+        catalog = (
+            f" and table_catalog = '{Path(self.env['FXA_DUCKDB_PATH']).stem}'"
+            if self.target == "duckdb"
+            else ""
+        )
+        return [
+            name
+            for (name,) in self.query(
+                "select table_name from information_schema.tables where table_schema = "
+                f"'{schema}' and table_type = 'BASE TABLE'{catalog} order by table_name"
+            )
+        ]
+
+    @contextmanager
+    def copy(self, work_dir: Path) -> Iterator[Warehouse]:
+        """An exact copy of this warehouse, to mutate or rebuild; removed afterwards."""
+        work_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(self.env)
+        if self.target == "duckdb":
+            path = work_dir / Path(self.env["FXA_DUCKDB_PATH"]).name
+            wal = Path(self.env["FXA_DUCKDB_PATH"] + ".wal")
+            shutil.copyfile(self.env["FXA_DUCKDB_PATH"], path)
+            if wal.exists():
+                shutil.copyfile(wal, str(path) + ".wal")
+            env["FXA_DUCKDB_PATH"] = str(path)
+            try:
+                yield Warehouse(self.target, env, work_dir)
+            finally:
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
+            return
+        with scratch_postgres_database("copy", template=self.env["PGDATABASE"]) as name:
+            env["PGDATABASE"] = name
+            yield Warehouse(self.target, env, work_dir)
+
+    # -- internals
     def _common_args(self) -> list[str]:
         return [
             "--target",
@@ -190,19 +377,10 @@ def _sort_key(row: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
     return tuple((value is not None, value) for value in row)
 
 
-def require_postgres() -> None:
-    """Skip without PGHOST (locally); with FXA_REQUIRE_POSTGRES=1 (CI) fail instead."""
-    if os.environ.get("PGHOST"):
-        return
-    reason = "needs Postgres: set PGHOST, PGPORT, PGUSER, PGDATABASE (PGPASSWORD if needed)"
-    if os.environ.get("FXA_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"FXA_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @contextmanager
 def scratch_warehouse(target: str, work_dir: Path) -> Iterator[Warehouse]:
     """A fresh, empty warehouse on `target` (`duckdb` or `postgres`), removed afterwards."""
+    work_dir.mkdir(parents=True, exist_ok=True)
     env = base_environment()
     if target == "duckdb":
         env["FXA_DUCKDB_PATH"] = str(work_dir / "warehouse.duckdb")
@@ -215,29 +393,25 @@ def scratch_warehouse(target: str, work_dir: Path) -> Iterator[Warehouse]:
         yield Warehouse(target, env, work_dir)
 
 
-@contextmanager
-def scratch_postgres_database(tag: str, template: str | None = None) -> Iterator[str]:
-    """A new, empty database `<PGDATABASE>_<tag>_<random>` on the PG* server; its name.
+def differences_from_full_rebuild(warehouse: Warehouse, work_dir: Path) -> dict[str, str]:
+    """Every analytics table of `warehouse` against a `--full-refresh` build of a copy.
 
-    With `template`, an exact copy of that database instead (`create database ... template`:
-    no other connection may be open to it meanwhile).
-    Dropped afterwards (forcibly: a killed client's backend may still be attached).
+    Returns {table: what differs} for the tables that are not identical (all columns, all
+    rows, as multisets); an empty dict when the incremental state equals the rebuild.
     """
-    require_postgres()
-    import psycopg
-    from psycopg import sql
-
-    maintenance_db = os.environ.get("PGDATABASE", "postgres")
-    name = f"{maintenance_db}_{tag}_{secrets.token_hex(4)}"
-    with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
-        create = sql.SQL("create database {}").format(sql.Identifier(name))
-        if template is not None:
-            create += sql.SQL(" template {}").format(sql.Identifier(template))
-        connection.execute(create)
-    try:
-        yield name
-    finally:
-        with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    differences: dict[str, str] = {}
+    with warehouse.copy(work_dir) as rebuilt:
+        rebuilt.dbt("run", "--full-refresh", "--exclude", "staging")
+        tables = warehouse.tables()
+        if tables != rebuilt.tables():
+            differences["(tables)"] = f"{tables} != {rebuilt.tables()}"
+        for table in tables:
+            mine, theirs = warehouse.rows(table), rebuilt.rows(table)
+            if mine != theirs:
+                extra = [row for row in mine if row not in theirs][:3]
+                missing = [row for row in theirs if row not in mine][:3]
+                differences[table] = (
+                    f"{len(mine)} rows vs {len(theirs)} after a full rebuild; "
+                    f"e.g. extra {extra}, missing {missing}"
+                )
+    return differences

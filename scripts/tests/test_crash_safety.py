@@ -1,20 +1,17 @@
-"""Crash safety: a loader or a `dbt build` killed with SIGKILL leaves nothing partial,
-and a rerun ends in exactly the tables of one uninterrupted run.
+"""Crash safety of the loader: killed with SIGKILL, it leaves nothing partial, and a rerun ends
+in exactly the tables of one uninterrupted run. (A `dbt build` killed mid-run is a scenario of
+test_incremental_scenarios.py.)
 
 - Loader: one transaction per file (docs/data-contract.md#files-as-a-whole). The loader is
   killed while it is inside a file (after the previous file's summary line, before its own);
   at that point every file is either in the ledger with all its rows or absent with none. The
   rerun skips the committed files and loads the rest; the raw tables then equal those of one
   uninterrupted load into a fresh database (all columns but the load time).
-- dbt: a `dbt build` killed mid-run, then rerun, gives the five spec tables of a clean build
-  over the same raw tables (every column, `_loaded_at` included: the raw tables are copied).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -246,106 +243,3 @@ def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(
         assert done.returncode == 0, done.stdout + done.stderr
         assert "skipped" in done.stdout
         assert raw_snapshot(db, target) == raw_snapshot(reference, target)
-
-
-def _dbt(
-    db: Path | str, tmp: Path, *args: str, target: str = "duckdb"
-) -> tuple[list[str], dict[str, str]]:
-    """dbt `args` on the DuckDB file or the Postgres database `db`: the command and its env."""
-    where = {"FXA_DUCKDB_PATH": str(db)} if target == "duckdb" else {"PGDATABASE": str(db)}
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PROFILES_DIR": str(REPO),
-        **where,
-        "FXA_TARGET": target,
-    }
-    paths = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
-    command = [DBT, *args, "--target", target, *paths, "--log-path", str(tmp / "logs")]
-    return command, env
-
-
-def spec_tables(db: Path | str, target: str = "duckdb") -> dict[str, list[tuple]]:
-    """Every row (all columns) of the five spec tables, sorted by repr."""
-    out: dict[str, list[tuple]] = {}
-    with raw_query(target, db) as query:
-        for table in SPEC_TABLES:
-            out[table] = sorted(query(f"select * from analytics.{table}"), key=repr)
-    return out
-
-
-@pytest.fixture(scope="module")
-def generated_logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    out = tmp_path_factory.mktemp("crash-logs") / "logs"
-    command = [sys.executable, str(GENERATOR), "--out", str(out), "--days", "2"]
-    command += ["--flows-per-day", "150", "--seed", "13", "--legacy-days", "1"]
-    done = subprocess.run(command, env=loader_env(out / "unused"), capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return sorted(p for p in out.iterdir() if p.is_dir())  # the day folders and legacy/
-
-
-def kill_after(command: list[str], env: dict[str, str], finished_nodes: int) -> bool:
-    """Run dbt; SIGKILL it as soon as `finished_nodes` nodes have reported. True if killed."""
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    seen = 0
-    for line in proc.stdout:
-        if re.search(r"\d+ of \d+ (OK|PASS|WARN)", line):
-            seen += 1
-            if seen >= finished_nodes:
-                proc.send_signal(signal.SIGKILL)
-                break
-    proc.communicate()
-    return proc.returncode == -signal.SIGKILL
-
-
-@contextmanager
-def build_copies(target: str, raw: Path | str, tmp: Path) -> Iterator[tuple[Path | str, ...]]:
-    """Two exact copies of the loaded database `raw` (load times included): clean, crashed."""
-    if target == "duckdb":
-        clean, crashed = tmp / "clean.duckdb", tmp / "crashed.duckdb"
-        shutil.copy(raw, clean)
-        shutil.copy(raw, crashed)
-        yield clean, crashed
-        return
-    with (
-        scratch_postgres_database("clean", template=str(raw)) as clean_db,
-        scratch_postgres_database("crashed", template=str(raw)) as crashed_db,
-    ):
-        yield clean_db, crashed_db
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param("duckdb", id="duckdb"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-)
-def test_dbt_build_killed_mid_run_then_rerun_equals_a_clean_build(
-    tmp_path: Path, generated_logs: list[Path], target: str
-) -> None:
-    # not raw.duckdb: its catalog would shadow the schema
-    with scratch_raw(target, tmp_path / "loaded.duckdb") as raw:
-        done = subprocess.run(
-            [sys.executable, str(LOADER), *map(str, generated_logs)],
-            env=loader_env(raw, target),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-
-        # The same raw tables (load times included) for both builds.
-        with build_copies(target, raw, tmp_path) as (clean, crashed):
-            command, env = _dbt(clean, tmp_path / "clean", *BUILD, target=target)
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-            assert done.returncode == 0, done.stdout[-3000:]
-            nodes = len(re.findall(r"\d+ of \d+ (?:OK|PASS|WARN)", done.stdout))
-
-            # Killed half-way through, then run again.
-            command, env = _dbt(crashed, tmp_path / "crashed", *BUILD, target=target)
-            assert kill_after(command, env, max(2, nodes // 2)), "dbt build ended before the kill"
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-            assert done.returncode == 0, done.stdout[-3000:]
-            assert spec_tables(crashed, target) == spec_tables(clean, target)

@@ -21,7 +21,7 @@ import random
 from pathlib import Path
 
 import pytest
-from dbt_harness import generate_logs, log_files, scratch_warehouse
+from dbt_harness import LogSet, generate_logs, log_files, scratch_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,9 @@ TIME_COLUMN = {"flow_events": 0, "activity_events": 0, "daily_multi_device_users
     [pytest.param("duckdb"), pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def test_sampled_and_retained_tables_equal_full_refresh(target: str, tmp_path: Path) -> None:
-    logs = generate_logs(tmp_path / "logs", seed=5, days=3, flows_per_day=300, legacy_days=1)
+    logs = generate_logs(
+        tmp_path / "logs", LogSet(days=3, flows_per_day=300, seed=5, legacy_days=1)
+    )
     files = log_files(logs)
     random.Random(5).shuffle(files)
     models = PARENTS + SAMPLES

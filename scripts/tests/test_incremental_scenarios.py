@@ -1,0 +1,319 @@
+"""The incremental guarantee, scenario by scenario (docs/data-contract.md#the-guarantee).
+
+Whatever the order in which files are loaded, replaced (`--force` with other content) or
+unloaded, and however many builds run in between, every table of `analytics` (the spec's
+tables, the KPI tables, flow_funnel, the sampled tables; every column) must equal a
+`--full-refresh` build of the same raw data after every build, and no build may fail.
+
+Each scenario below is a list of steps on one warehouse; after every `build` step the warehouse
+is compared with a full rebuild of a copy of it. The files are generated sample logs (flows
+crossing midnight, duplicates, damaged lines, a legacy CSV day) plus three hand-made files for
+the hard cases:
+
+- `lone-day.jsonl`: the only flow (completed) and activity of 2017-03-10;
+- `earlier-begin.jsonl`: an earlier `flow.begin` of that flow, at 23:50 on 2017-03-09. Loaded
+  after a build, it moves the flow to 2017-03-09 and leaves 2017-03-10 with no flow at all:
+  both flow KPI tables must then drop that day;
+- `weeks-late.jsonl`: a flow and two-device activity on 2017-02-01, four weeks before the
+  rest. It moves the first loaded activity day, so `full_window` flips on later days.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dbt_harness import (
+    PROJECT_ROOT,
+    SCRIPTS,
+    LogSet,
+    Warehouse,
+    differences_from_full_rebuild,
+    generate_logs,
+    log_files,
+    scratch_warehouse,
+)
+
+LONE_FLOW = "1" * 63 + "a"
+WEEKS_LATE_FLOW = "2" * 63 + "b"
+LONE_UID = "3" * 31 + "c"
+WEEKS_LATE_UID = "4" * 31 + "d"
+DEVICES = ("5" * 31 + "e", "6" * 31 + "f")
+LONE_DAY = "2017-03-10"
+LOGS = LogSet(days=3, flows_per_day=40, legacy_days=1)
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _flow_line(flow_id: str, event: str, at: str, flow_time: int) -> str:
+    fields = {
+        "event": event,
+        "flow_id": flow_id,
+        "flow_time": flow_time,
+        "time": _ms(at),
+        "service": "sync",
+        "context": "fx_desktop_v3",
+        "entrypoint": "menupanel",
+    }
+    return _envelope("flowEvent", at, fields)
+
+
+def _activity_line(uid: str, device_id: str, event: str, at: str) -> str:
+    fields = {"event": event, "uid": uid, "device_id": device_id, "service": "sync"}
+    fields["time"] = _ms(at)
+    return _envelope("activityEvent", at, fields)
+
+
+def _envelope(kind: str, at: str, fields: dict[str, object]) -> str:
+    envelope = {
+        "Timestamp": _ms(at) * 1_000_000,
+        "Logger": "fxa-auth-server",
+        "Type": kind,
+        "Severity": 6,
+        "Pid": 1,
+        "EnvVersion": "2.0",
+        "Hostname": "auth1",
+        "Fields": fields,
+    }
+    return json.dumps(envelope)
+
+
+def write_hard_cases(folder: Path) -> dict[str, Path]:
+    """The three hand-made files of the module docstring, in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    day = LONE_DAY
+    files = {
+        "lone-day": [
+            _flow_line(LONE_FLOW, "flow.begin", f"{day} 00:30:00", 0),
+            _flow_line(LONE_FLOW, "flow.signin.view", f"{day} 00:30:01", 1000),
+            _flow_line(LONE_FLOW, "account.login", f"{day} 00:30:20", 20000),
+            _flow_line(LONE_FLOW, "flow.complete", f"{day} 00:30:30", 30000),
+            _activity_line(LONE_UID, DEVICES[0], "account.login", f"{day} 00:30:20"),
+        ],
+        "earlier-begin": [_flow_line(LONE_FLOW, "flow.begin", "2017-03-09 23:50:00", 0)],
+        "weeks-late": [
+            _flow_line(WEEKS_LATE_FLOW, "flow.begin", "2017-02-01 10:00:00", 0),
+            _flow_line(WEEKS_LATE_FLOW, "flow.signup.view", "2017-02-01 10:00:02", 2000),
+            _flow_line(WEEKS_LATE_FLOW, "account.created", "2017-02-01 10:01:00", 60000),
+            _flow_line(WEEKS_LATE_FLOW, "flow.complete", "2017-02-01 10:01:30", 90000),
+            _activity_line(WEEKS_LATE_UID, DEVICES[0], "account.created", "2017-02-01 10:01:00"),
+            _activity_line(WEEKS_LATE_UID, DEVICES[1], "account.login", "2017-02-01 11:00:00"),
+        ],
+    }
+    paths = {}
+    for name, lines in files.items():
+        paths[name] = folder / f"{name}.jsonl"
+        paths[name].write_text("\n".join(lines) + "\n")
+    return paths
+
+
+@dataclass
+class Scene:
+    """The files of a scenario: generated logs (a private copy: steps rewrite files) and the
+    hand-made ones."""
+
+    generated: list[Path]
+    hard: dict[str, Path]
+
+    def replace(self, path: Path, lines: list[str]) -> Path:
+        path.write_text("".join(lines))
+        return path
+
+
+Step = Callable[[Warehouse, Scene], None]
+
+
+def load(*names: str) -> Step:
+    def step(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(*(scene.hard[name] for name in names))
+
+    step.__name__ = f"load {', '.join(names)}"
+    return step
+
+
+def build(warehouse: Warehouse, scene: Scene) -> None:
+    warehouse.dbt("build")
+
+
+def _batches(seed: int) -> Callable[[Warehouse, Scene], list[list[Path]]]:
+    """The generated files in three batches shuffled by `seed`; the lone day first, the earlier
+    begin later (so a build sees the lone day before it empties), the weeks-late file last."""
+
+    def batches(warehouse: Warehouse, scene: Scene) -> list[list[Path]]:
+        files = list(scene.generated)
+        random.Random(seed).shuffle(files)
+        third = len(files) // 3
+        first, second, third_batch = files[:third], files[third : 2 * third], files[2 * third :]
+        return [
+            [*first, scene.hard["lone-day"]],
+            [*second, scene.hard["earlier-begin"]],
+            [*third_batch, scene.hard["weeks-late"]],
+        ]
+
+    return batches
+
+
+def lone_day_counted(counted: bool) -> Step:
+    """Check that both flow KPI tables have (or no longer have) a row for the lone day."""
+
+    def check(warehouse: Warehouse, scene: Scene) -> None:
+        for table in ("kpi_flow_funnel_daily", "kpi_device_connection_time_daily"):
+            days = {str(row[0]) for row in warehouse.query(f"select day from analytics.{table}")}
+            assert (LONE_DAY in days) is counted, f"{table} days: {sorted(days)}"
+
+    check.__name__ = f"lone day {'counted' if counted else 'gone'}"
+    return check
+
+
+def shuffled(seed: int) -> list[Step]:
+    steps: list[Step] = []
+    for index in range(3):
+
+        def load_batch(warehouse: Warehouse, scene: Scene, index: int = index) -> None:
+            warehouse.load(*_batches(seed)(warehouse, scene)[index])
+
+        load_batch.__name__ = f"load batch {index + 1} of seed {seed}"
+        steps += [load_batch, build]
+    # after batch 1 the lone day has its flow; batch 2's earlier begin moves it away
+    return [*steps[:2], lone_day_counted(True), *steps[2:4], lone_day_counted(False), *steps[4:]]
+
+
+def _day_file(scene: Scene, day: str) -> Path:
+    return next(path for path in scene.generated if day in str(path) and "auth-server" in path.name)
+
+
+def replaced_and_unloaded() -> list[Step]:
+    def load_all(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(*scene.generated, *scene.hard.values())
+
+    def replace_shorter(warehouse: Warehouse, scene: Scene) -> None:
+        path = _day_file(scene, "2017-03-02")
+        lines = path.read_text().splitlines(keepends=True)
+        warehouse.load(scene.replace(path, lines[: len(lines) // 3]), force=True)
+        # the lone day's flow loses its flow.complete: its day drops out of the connection KPI
+        lone = scene.hard["lone-day"]
+        kept = [line for line in lone.read_text().splitlines(True) if "flow.complete" not in line]
+        warehouse.load(scene.replace(lone, kept), force=True)
+
+    def replace_longer(warehouse: Warehouse, scene: Scene) -> None:
+        path = _day_file(scene, "2017-03-02")
+        other = _day_file(scene, "2017-03-03").read_text().splitlines(keepends=True)
+        original = path.with_suffix(".original").read_text().splitlines(keepends=True)
+        warehouse.load(scene.replace(path, original + other[:50]), force=True)
+
+    def unload(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(scene.hard["earlier-begin"], scene.hard["weeks-late"], unload=True)
+        warehouse.load(_day_file(scene, "2017-03-01"), unload=True)
+
+    return [load_all, build, replace_shorter, build, replace_longer, build, unload, build]
+
+
+def killed_build() -> list[Step]:
+    def load_half(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(*scene.generated[::2], scene.hard["lone-day"])
+
+    def load_rest(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(*scene.generated[1::2], scene.hard["earlier-begin"])
+
+    def kill_a_build(warehouse: Warehouse, scene: Scene) -> None:
+        kill_dbt_build_midway(warehouse)
+
+    return [load_half, build, load_rest, kill_a_build, build]
+
+
+def kill_dbt_build_midway(warehouse: Warehouse) -> None:
+    """`dbt build` as cron runs it, killed (SIGKILL) once a few models have been written."""
+    env = {**os.environ, **warehouse.env}
+    log = warehouse.work_dir / "killed-build.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("dbt")),
+                "build",
+                "--target",
+                warehouse.target,
+                "--project-dir",
+                str(PROJECT_ROOT),
+                "--target-path",
+                str(warehouse.work_dir / "killed-target"),
+                "--log-path",
+                str(warehouse.work_dir / "killed-logs"),
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=SCRIPTS.parent,
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.read_text().count("OK created") >= 6:
+                break
+            time.sleep(0.05)
+        killed = process.poll() is None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert killed, f"the build ended before it could be killed:\n{log.read_text()[-3000:]}"
+
+
+SCENARIOS: dict[str, Callable[[], list[Step]]] = {
+    "shuffled-seed-1": lambda: shuffled(1),
+    "shuffled-seed-2": lambda: shuffled(2),
+    "shuffled-seed-3": lambda: shuffled(3),
+    "replaced-and-unloaded": replaced_and_unloaded,
+    "killed-build": killed_build,
+}
+
+# DuckDB runs every scenario; Postgres one shuffled order and the others.
+CASES = [pytest.param("duckdb", name, id=f"duckdb-{name}") for name in SCENARIOS] + [
+    pytest.param("postgres", name, id=f"postgres-{name}", marks=pytest.mark.postgres)
+    for name in ("shuffled-seed-1", "replaced-and-unloaded", "killed-build")
+]
+
+
+@pytest.fixture(scope="module")
+def generated_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_logs(tmp_path_factory.mktemp("scenario-logs") / "logs", LOGS)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("target", "scenario"), CASES)
+def test_every_build_equals_a_full_rebuild(
+    target: str, scenario: str, generated_logs: Path, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    generated = []
+    for source in log_files(generated_logs):
+        copy = logs / source.relative_to(generated_logs)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(source.read_bytes())
+        copy.with_suffix(".original").write_bytes(source.read_bytes())
+        generated.append(copy)
+    scene = Scene(generated, write_hard_cases(tmp_path / "hard"))
+    with scratch_warehouse(target, tmp_path / "warehouse") as warehouse:
+        warehouse.create_raw_tables()
+        warehouse.dbt("seed")
+        warehouse.dbt("run", "--empty")
+        history = []
+        for step in SCENARIOS[scenario]():
+            step(warehouse, scene)
+            history.append(step.__name__)
+            if step is build:
+                differences = differences_from_full_rebuild(
+                    warehouse, tmp_path / f"rebuild-{len(history)}"
+                )
+                assert not differences, (
+                    f"after {' -> '.join(history)}, tables differ from a full rebuild:\n"
+                    + "\n".join(f"  {table}: {what}" for table, what in differences.items())
+                )
