@@ -1,4 +1,4 @@
-"""The raw tables of CONTRACT.md section 2: the one definition the loader and its tests share.
+"""The raw tables (docs/loader.md): the one definition the loader and its tests share.
 
 The dbt sources (`models/staging/_fxa__sources.yml`) declare the same columns; a pytest test
 checks that the two agree, so neither can drift.
@@ -101,11 +101,37 @@ LOAD_LEDGER_COLUMNS = (
     Column("loaded_at", "timestamp"),
 )
 
+# What a removal of a file's rows (`--force`, a changed file, `--unload`) leaves behind so that
+# incremental models can recompute what the deleted rows touched: the distinct flow ids and
+# event times (flow events) and the distinct event times (activity events) of the deleted
+# rows, stamped `retracted_at` (a reload: the new rows' `loaded_at`; an unload: the time of the
+# unload). Written in the same transaction as the delete.
+RETRACTED_FLOW_EVENT_COLUMNS = (
+    _text("flow_id", 64),
+    Column("timestamp", "timestamp"),
+    _text("source_file", LONG_TEXT),
+    Column("retracted_at", "timestamp"),
+)
+
+RETRACTED_ACTIVITY_EVENT_COLUMNS = (
+    Column("timestamp", "timestamp"),
+    _text("source_file", LONG_TEXT),
+    Column("retracted_at", "timestamp"),
+)
+
 RAW_TABLES: dict[str, tuple[Column, ...]] = {
     "flow_events": FLOW_EVENT_COLUMNS,
     "activity_events": ACTIVITY_EVENT_COLUMNS,
     "rejected_lines": REJECTED_LINE_COLUMNS,
     "load_ledger": LOAD_LEDGER_COLUMNS,
+    "retracted_flow_events": RETRACTED_FLOW_EVENT_COLUMNS,
+    "retracted_activity_events": RETRACTED_ACTIVITY_EVENT_COLUMNS,
+}
+
+# Event table -> its retraction table.
+RETRACTIONS: dict[str, str] = {
+    "flow_events": "retracted_flow_events",
+    "activity_events": "retracted_activity_events",
 }
 
 # Redshift physical design of the raw tables: co-locate a flow's / a user's events with the
@@ -115,6 +141,8 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
     "activity_events": 'distkey(uid) compound sortkey(loaded_at, "timestamp")',
     "rejected_lines": "diststyle even sortkey(loaded_at)",
     "load_ledger": "diststyle all sortkey(loaded_at)",
+    "retracted_flow_events": 'distkey(flow_id) compound sortkey(retracted_at, "timestamp")',
+    "retracted_activity_events": 'diststyle even compound sortkey(retracted_at, "timestamp")',
 }
 
 

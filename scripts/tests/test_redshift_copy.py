@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlfluff
 from fxa_pipeline import redshift_copy as rc
-from fxa_pipeline.raw_schema import RAW_TABLES, Column
+from fxa_pipeline.raw_schema import RAW_TABLES, RETRACTIONS, Column, create_table_sql
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -208,6 +208,24 @@ def test_generated_sql_parses_as_redshift(table):
     statements = [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), rc.LOCK_SQL]
     for sql in [*statements, *rc.force_delete_sql(2)]:
         parsed = sqlfluff.parse(sql.replace("%s", "'x'"), dialect="redshift")
+        assert "unparsable" not in json.dumps(parsed)
+
+
+def test_retraction_tables_ddl_for_redshift():
+    ddl = {table: create_table_sql(table, "redshift") for table in RETRACTIONS.values()}
+    assert ddl["retracted_flow_events"] == (
+        'create table if not exists "raw".retracted_flow_events (\n'
+        '    "flow_id" varchar(256),\n'
+        '    "timestamp" timestamp,\n'
+        '    "source_file" varchar(8192),\n'
+        '    "retracted_at" timestamp\n'
+        ')\ndistkey(flow_id) compound sortkey(retracted_at, "timestamp")'
+    )
+    assert ddl["retracted_activity_events"].endswith(
+        ')\ndiststyle even compound sortkey(retracted_at, "timestamp")'
+    )
+    for sql in ddl.values():
+        parsed = sqlfluff.parse(sql, dialect="redshift")
         assert "unparsable" not in json.dumps(parsed)
 
 
@@ -468,7 +486,7 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert summary.loaded_files == 1, err.getvalue()
 
     creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
-    assert len(creates) == 5  # schema + 4 raw tables, Redshift DDL
+    assert len(creates) == 7  # schema + 6 raw tables, Redshift DDL
     assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
     body = [line for line in connection.log if not line.startswith(("create", "select"))]
     assert body[0] == "COMMIT"  # ensure_schema
