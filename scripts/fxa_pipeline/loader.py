@@ -1,9 +1,14 @@
-"""Load raw log files into the `raw` tables (CONTRACT.md section 1): the loader's orchestration.
+"""Load raw log files into the `raw` tables, or unload them: the loader's orchestration
+(docs/loader.md).
 
-Per file: SHA-256 → ledger check (skip, or replace with `--force` / when the file changed) →
-one transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) →
-parse the chunk's distinct user agents in Python (useragent.py) → append flow events, activity
-events and rejected lines to the sink → ledger row → commit. Any error rolls the file back.
+Per file: SHA-256 → ledger check (skip, or replace with `--force` / when the file changed:
+retractions of the old rows, then their deletion) → one transaction: stream chunks of lines →
+normalise each chunk in DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in
+Python (useragent.py) → append flow events, activity events and rejected lines to the sink →
+ledger row → commit. Any error rolls the file back.
+
+`--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
+its rows, rejects and ledger row.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import pyarrow as pa
 from fxa_pipeline import normalise, reading
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
-from fxa_pipeline.sinks import LedgerRow, Sink
+from fxa_pipeline.sinks import LedgerRow, RemovedRows, Sink
 from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
 from fxa_pipeline.useragent import AgentCache, redact_user_agents
 
@@ -37,6 +42,12 @@ _LOG_SOURCE = {
     "ua_os": "coalesce(p.ua_os, a.ua_os)",
     "uid": "h.uid_hmac",
 }
+
+
+def utc_now() -> datetime:
+    """The loader's clock: UTC, without a time zone (as `loaded_at` and `retracted_at` are
+    stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -60,12 +71,15 @@ class RunSummary:
     skipped_files: int = 0
     failed_files: int = 0
     missing_key: bool = False
+    unloaded_files: int = 0
+    not_loaded_files: int = 0  # --unload of a file the ledger does not have
+    removed_rows: int = 0
 
     @property
     def exit_code(self) -> int:
         if self.missing_key:
             return 2
-        return 1 if self.failed_files else 0
+        return 1 if self.failed_files or self.not_loaded_files else 0
 
 
 class Progress:
@@ -104,6 +118,12 @@ class Progress:
             self._stream.flush()
 
 
+def ledger_name(path: Path) -> str:
+    """The name under which a file is recorded in the ledger and in `source_file`: its
+    absolute path, symbolic links resolved (the file need not exist any more)."""
+    return str(path.resolve())
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
     for path in paths:
@@ -116,6 +136,16 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def iter_unload_names(paths: Iterable[Path]) -> Iterator[str]:
+    """Ledger names for `--unload`: a folder is recursed as a load recurses it; any other path
+    (a file, or one that no longer exists) names one file."""
+    for path in paths:
+        if path.is_dir():
+            yield from (ledger_name(file) for file in iter_files([path]))
+        else:
+            yield ledger_name(path)
 
 
 class Loader:
@@ -152,13 +182,13 @@ class Loader:
         return self.summary
 
     def load_file(self, path: Path) -> FileCounts | None:
-        name = str(path.resolve())
+        name = ledger_name(path)
         try:
             sha256 = reading.sha256_of(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
         started = time.monotonic()
-        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        loaded_at = utc_now()
         # The ledger is read inside the file's transaction (Postgres: after the loader lock),
         # so two loaders never both load the same file.
         self.sink.begin()
@@ -181,7 +211,8 @@ class Loader:
                 )
                 replace.add(name)
             if replace:
-                self.sink.delete_files(sorted(replace))
+                # the retractions carry the new rows' load time: later than any earlier load
+                self.sink.delete_files(sorted(replace), loaded_at)
             counts = self._load_rows(path, name, loaded_at)
             self.sink.write_ledger(
                 LedgerRow(
@@ -224,6 +255,48 @@ class Loader:
         self.err.write(f"error: {name}: {message}\n")
         self.err.flush()
         self.summary.failed_files += 1
+
+    # ---- unload ------------------------------------------------------------------------
+    def unload_paths(self, paths: Iterable[Path]) -> RunSummary:
+        self.sink.ensure_schema()
+        for name in iter_unload_names(paths):
+            self.unload_file(name)
+        summary = self.summary
+        self.out.write(
+            f"total: {summary.unloaded_files:,} files unloaded, {summary.not_loaded_files:,} "
+            f"not loaded, {summary.failed_files:,} failed; {summary.removed_rows:,} rows removed\n"
+        )
+        return summary
+
+    def unload_file(self, name: str) -> RemovedRows | None:
+        """Remove one file's rows, rejects and ledger row in one transaction, after recording
+        the retractions of its event rows (stamped now)."""
+        try:
+            removed = self.sink.unload_file(name, utc_now())
+        except Exception as error:
+            return self._failed(name, f"{type(error).__name__}: {error}; nothing was removed")
+        if removed is None:
+            self.err.write(
+                f"error: {name}: not loaded (raw.load_ledger has no file of this name); "
+                "nothing to unload\n"
+            )
+            self.err.flush()
+            self.summary.not_loaded_files += 1
+            return None
+        events = [removed.get(t, -1) for t in ("flow_events", "activity_events", "rejected_lines")]
+        if min(events) < 0:  # the driver did not report the counts
+            detail = "rows removed"
+        else:
+            total = sum(events)
+            self.summary.removed_rows += total
+            detail = (
+                f"{total:,} rows removed ({events[0]:,} flow events, {events[1]:,} activity "
+                f"events, {events[2]:,} rejected lines)"
+            )
+        self.out.write(f"{name}: unloaded, {detail}\n")
+        self.out.flush()
+        self.summary.unloaded_files += 1
+        return removed
 
     def _rollback(self) -> None:
         try:

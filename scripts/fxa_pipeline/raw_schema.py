@@ -1,11 +1,13 @@
 """The raw tables (docs/loader.md): the one definition the loader and its tests share.
 
 The dbt sources (`models/staging/_fxa__sources.yml`) declare the same columns; a pytest test
-checks that the two agree, so neither can drift.
+checks that the two agree, so neither can drift. `file_removal_sql()` is the one definition of
+what removing a file's rows does (retractions first, then the deletes), shared by every sink.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -163,3 +165,58 @@ def create_all_sql(dialect: Dialect) -> list[str]:
     return [f"create schema if not exists {quote(RAW_SCHEMA)}"] + [
         create_table_sql(table, dialect) for table in RAW_TABLES
     ]
+
+
+@dataclass(frozen=True)
+class RemovalStatement:
+    """One statement of `file_removal_sql()`. Its parameters: the retraction time first when
+    `stamped`, then the file names."""
+
+    sql: str
+    table: str  # the table written to (retraction) or deleted from
+    stamped: bool
+
+    def parameters(self, file_names: Sequence[str], retracted_at: object) -> list[object]:
+        return [retracted_at, *file_names] if self.stamped else list(file_names)
+
+
+def file_removal_sql(file_count: int, placeholder: str = "%s") -> list[RemovalStatement]:
+    """Remove every row of `file_count` files (by `source_file` / the ledger's `file_name`),
+    in this order: the retractions (set-based, the DISTINCT keys of the rows about to be
+    deleted), then the deletes from the event tables, the rejected lines and the ledger.
+    `placeholder` is the driver's (`?` for DuckDB, `%s` for psycopg and redshift_connector).
+    Run them in one transaction."""
+    if file_count < 1:
+        return []
+    names = ", ".join([placeholder] * file_count)
+    schema = quote(RAW_SCHEMA)
+    statements = []
+    for table, retraction in RETRACTIONS.items():
+        keys = [c.name for c in RAW_TABLES[retraction] if c.name != "retracted_at"]
+        key_list = ", ".join(quote(name) for name in keys)
+        statements.append(
+            RemovalStatement(
+                f"insert into {schema}.{quote(retraction)} ({key_list}, {quote('retracted_at')})"
+                f" select {key_list}, cast({placeholder} as timestamp) from ("
+                f"select distinct {key_list} from {schema}.{quote(table)}"
+                f" where {quote('source_file')} in ({names})) as removed",
+                retraction,
+                stamped=True,
+            )
+        )
+    for table in (*RETRACTIONS, "rejected_lines"):
+        statements.append(
+            RemovalStatement(
+                f"delete from {schema}.{quote(table)} where {quote('source_file')} in ({names})",
+                table,
+                stamped=False,
+            )
+        )
+    statements.append(
+        RemovalStatement(
+            f"delete from {schema}.{quote('load_ledger')} where {quote('file_name')} in ({names})",
+            "load_ledger",
+            stamped=False,
+        )
+    )
+    return statements
