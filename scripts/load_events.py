@@ -7,14 +7,15 @@ PATH is a file or a folder (recursed). docs/loader.md describes the formats, the
 retractions and the redaction of rejected lines.
 
 Load: one transaction per file. A file already in the ledger is skipped (`--force` replaces its
-rows).
+rows); an empty file (no line but blank ones) is skipped and not recorded; a file none of whose
+lines is a log line of either format (a binary file, a README) is refused whole.
 Unload: per file (a folder is recursed; a path that no longer exists is taken as the name it was
 loaded under), one transaction removes its rows, rejected lines and ledger row, after recording
 the retractions of its events.
 
 Exit status: 0 when every file loaded, was skipped or was unloaded; 1 when a file failed (nothing
-of it was written; the error says why) or, with --unload, was not loaded; 2 when a file holds
-uids and FXA_METRICS_UID_HMAC_KEY is unset.
+of it was written; the error says why), was refused as not a log, or, with --unload, was not
+loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from fxa_pipeline.uid_hmac import HmacKey
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Load FxA server logs (mozlog JSON lines, text mode) and legacy CSV exports "
-        "into the raw tables, one transaction per file, skipping files already loaded; or, with "
-        "--unload, remove loaded files.",
+        "into the raw tables, one transaction per file, skipping files already loaded and "
+        "empty files and refusing files that are not logs; or, with --unload, remove loaded "
+        "files.",
         epilog="Targets read the same environment variables as profiles.yml. uids are HMACed "
-        "with FXA_METRICS_UID_HMAC_KEY. Exit status: 0 ok; 1 a file failed or (--unload) was "
-        "not loaded; 2 the key is missing. See docs/loader.md.",
+        "with FXA_METRICS_UID_HMAC_KEY. Exit status: 0 ok; 1 a file failed, was refused or "
+        "(--unload) was not loaded; 2 the key is missing. See docs/loader.md.",
     )
     parser.add_argument(
         "--target",

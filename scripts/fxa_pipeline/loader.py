@@ -1,11 +1,12 @@
 """Load raw log files into the `raw` tables, or unload them: the loader's orchestration
 (docs/loader.md).
 
-Per file: SHA-256 → ledger check (skip, or replace with `--force` / when the file changed:
-retractions of the old rows, then their deletion) → one transaction: stream chunks of lines →
-normalise each chunk in DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in
-Python (useragent.py) → append flow events, activity events and rejected lines to the sink →
-ledger row → commit. Any error rolls the file back.
+Per file: SHA-256 → an empty file (no line but blank ones) is skipped, never put in the ledger →
+ledger check (skip, or replace with `--force` / when the file changed: retractions of the old
+rows, then their deletion) → one transaction: stream chunks of lines → normalise each chunk in
+DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (useragent.py) →
+append flow events, activity events and rejected lines to the sink → a file with no
+log line is refused → ledger row → commit. Any error rolls the file back.
 
 `--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
 its rows, rejects and ledger row.
@@ -62,6 +63,22 @@ class FileCounts:
         self.loaded += other.loaded
         self.rejected += other.rejected
         self.ignored += other.ignored
+
+
+@dataclass
+class _Recognition:
+    """Per chunk / file: lines that are log lines (normalise.LOG_LINE_RULE), blank lines."""
+
+    log_lines: int = 0
+    blank: int = 0
+
+
+class NotALogError(RuntimeError):
+    """No line of the file is a log line of either format: the file is refused whole."""
+
+
+class _EmptyFile(Exception):  # a control-flow signal, not an error
+    """The file has no line but blank ones: nothing to load, no ledger row."""
 
 
 @dataclass
@@ -187,6 +204,8 @@ class Loader:
             sha256 = reading.sha256_of(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
+        if reading.is_blank(path):
+            return self._empty(name, sha256)
         started = time.monotonic()
         loaded_at = utc_now()
         # The ledger is read inside the file's transaction (Postgres: after the loader lock),
@@ -230,7 +249,10 @@ class Loader:
             self._rollback()
             self.summary.missing_key = True
             return self._failed(name, str(error))
-        except (reading.FileReadError, OSError) as error:
+        except _EmptyFile:
+            self._rollback()
+            return self._empty(name, sha256)
+        except (NotALogError, reading.FileReadError, OSError) as error:
             self._rollback()
             return self._failed(name, str(error))
         except Exception as error:
@@ -255,6 +277,23 @@ class Loader:
         self.err.write(f"error: {name}: {message}\n")
         self.err.flush()
         self.summary.failed_files += 1
+
+    def _empty(self, name: str, sha256: str) -> None:
+        """An empty file: skipped, not put in the ledger (all empty files share a SHA-256).
+        Rows an earlier content of the same path loaded are kept, with a warning."""
+        self.sink.begin()
+        try:
+            earlier = [e for e in self.sink.ledger_entries(name, None) if e.file_sha256 != sha256]
+        finally:
+            self._rollback()
+        if earlier:
+            self.err.write(
+                f"warning: {name} is empty now but was loaded with SHA-256 "
+                f"{earlier[0].file_sha256}: its rows are kept; remove them with --unload\n"
+            )
+        self.out.write(f"{name}: empty, nothing to load\n")
+        self.out.flush()
+        self.summary.skipped_files += 1
 
     # ---- unload ------------------------------------------------------------------------
     def unload_paths(self, paths: Iterable[Path]) -> RunSummary:
@@ -307,6 +346,7 @@ class Loader:
     # ---- chunks ------------------------------------------------------------------------
     def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
         counts = FileCounts()
+        seen = _Recognition()
         file_format: FileFormat | None = None
         progress = Progress(self.err, name, path.stat().st_size)
         try:
@@ -315,26 +355,49 @@ class Loader:
                     first = reading.first_nonblank_line(chunk.data)
                     if first is not None:
                         file_format = detect_format(first)
-                counts.add(self._load_chunk(chunk, file_format or "log", name, loaded_at))
+                chunk_counts, recognition = self._load_chunk(
+                    chunk, file_format or "log", name, loaded_at, seen.log_lines == 0
+                )
+                counts.add(chunk_counts)
+                seen.log_lines += recognition.log_lines
+                seen.blank += recognition.blank
                 progress.update(chunk.position, counts.lines)
         finally:
             progress.done()
         if counts.lines != counts.loaded + counts.rejected + counts.ignored:
             raise AssertionError(f"{name}: line accounting does not balance: {counts}")
+        if seen.blank == counts.lines:
+            raise _EmptyFile  # (is_blank() catches these before the ledger check)
+        if seen.log_lines == 0:
+            raise NotALogError(
+                f"not a log: none of its {counts.lines:,} lines is a log line of either format "
+                f"(server log: {normalise.LOG_LINE_RULE['log']}; CSV export: "
+                f"{normalise.LOG_LINE_RULE['csv']}); the file is refused, nothing of it was "
+                "written"
+            )
         return counts
 
     def _load_chunk(
-        self, chunk: reading.Chunk, file_format: FileFormat, name: str, loaded_at: datetime
-    ) -> FileCounts:
+        self,
+        chunk: reading.Chunk,
+        file_format: FileFormat,
+        name: str,
+        loaded_at: datetime,
+        need_log_line: bool = False,
+    ) -> tuple[FileCounts, _Recognition]:
+        """Parse and append one chunk. When `need_log_line` (the file has no log line so far)
+        and this chunk has none of its format, the other format's parser is asked too."""
         engine = self.sink.engine
         bad: list[reading.BadLine] = []
         key = self.key or _NO_KEY
+        lines_table = True  # whether _fxa_lines holds the chunk's (valid UTF-8) lines
         if file_format == "log" and reading.is_clean(chunk.data):
             # Fast path: DuckDB splits, numbers and parses the lines in one parallel pipeline.
             engine.register("_fxa_input", _pieces(chunk))
             lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
             engine.execute(normalise.log_parse_sql(lines_sql))
             engine.unregister("_fxa_input")
+            lines_table = False
         else:
             if reading.is_clean(chunk.data):
                 engine.register("_fxa_input", _pieces(chunk))
@@ -357,9 +420,15 @@ class Loader:
             else:
                 engine.execute(normalise.log_parse_sql())
 
-        kinds = dict(
-            engine.execute("select kind, count(*) from _fxa_parsed group by kind").fetchall()
-        )
+        kinds: dict[str, int] = {}
+        recognition = _Recognition()
+        for kind, count, log_lines in engine.execute(
+            "select kind, count(*), count(*) filter (where log_line) from _fxa_parsed group by kind"
+        ).fetchall():
+            kinds[kind] = count
+            recognition.log_lines += log_lines
+            if kind == "ignored":  # blank, or a log line of another Type
+                recognition.blank += count - log_lines
         rejected_rows = engine.execute(
             "select line_no, reason, raw_line from _fxa_parsed"
             " where kind = 'rejected' order by line_no"
@@ -413,12 +482,39 @@ class Loader:
         if rejects:
             self._append_rejects(rejects, name, loaded_at)
 
-        return FileCounts(
+        if need_log_line and recognition.log_lines == 0 and recognition.blank < chunk.line_count:
+            recognition.log_lines = self._other_format_log_lines(chunk, file_format, lines_table)
+
+        counts = FileCounts(
             lines=chunk.line_count,
             loaded=kinds.get("flow", 0) + kinds.get("activity", 0),
             rejected=len(rejects),
             ignored=kinds.get("ignored", 0),
         )
+        return counts, recognition
+
+    def _other_format_log_lines(
+        self, chunk: reading.Chunk, file_format: FileFormat, lines_table: bool
+    ) -> int:
+        """Log lines of the format the file was not detected as, in a chunk with none of its
+        own (rare: only files that may not be logs at all get here). Lines that are not
+        valid UTF-8 or hold a NUL byte are never log lines (they are not in `_fxa_lines`)."""
+        engine = self.sink.engine
+        if not lines_table:
+            engine.register("_fxa_input", _pieces(chunk))
+            lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
+            engine.execute(f"create or replace temp table _fxa_lines as {lines_sql}")
+            engine.unregister("_fxa_input")
+        if file_format == "log":
+            self._register_quoted_csv(engine)
+            engine.execute(normalise.csv_parse_sql(into="_fxa_other_format"))
+        else:
+            engine.execute(normalise.log_parse_sql(into="_fxa_other_format"))
+        (count,) = engine.execute(
+            "select count(*) from _fxa_other_format where log_line"
+        ).fetchone() or (0,)
+        engine.execute("drop table _fxa_other_format")
+        return int(count)
 
     @staticmethod
     def _register_quoted_csv(engine: duckdb.DuckDBPyConnection) -> None:
