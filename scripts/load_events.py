@@ -40,9 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "into the raw tables, one transaction per file, skipping files already loaded and "
         "empty files and refusing files that are not logs; or, with --unload, remove loaded "
         "files.",
-        epilog="Targets read the same environment variables as profiles.yml. uids are HMACed "
-        "with FXA_METRICS_UID_HMAC_KEY. Exit status: 0 ok; 1 a file failed, was refused or "
-        "(--unload) was not loaded; 2 the key is missing. See docs/loader.md.",
+        epilog="Targets read the same environment variables as profiles.yml. uids, and runs of "
+        "32 hex characters in rejected lines, are HMACed with FXA_METRICS_UID_HMAC_KEY. Exit "
+        "status: 0 ok; 1 a file failed, was refused or (--unload) was not loaded; 2 the key is "
+        "missing. See docs/loader.md.",
     )
     parser.add_argument(
         "--target",

@@ -5,7 +5,7 @@ Per file: SHA-256 → an empty file (no line but blank ones) is skipped, never p
 ledger check (skip, or replace with `--force` / when the file changed: retractions of the old
 rows, then their deletion) → one transaction: stream chunks of lines → normalise each chunk in
 DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (useragent.py) →
-append flow events, activity events and rejected lines to the sink → a file with no
+append flow events, activity events and rejected lines (redacted) to the sink → a file with no
 log line is refused → ledger row → commit. Any error rolls the file back.
 
 `--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
@@ -29,7 +29,13 @@ from fxa_pipeline import normalise, reading
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
 from fxa_pipeline.sinks import LedgerRow, RemovedRows, Sink
-from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
+from fxa_pipeline.uid_hmac import (
+    KEY_VARIABLE,
+    HmacKey,
+    MissingKeyError,
+    contains_uid,
+    redact_rejected_line,
+)
 from fxa_pipeline.useragent import AgentCache, redact_user_agents
 
 # Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
@@ -443,10 +449,12 @@ class Loader:
                     "select count(*) from _fxa_parsed"
                     " where kind in ('flow', 'activity') and uid is not null"
                 ).fetchone() or (0,)
-            # A log line rejected from a CSV export still holds a raw uid: refused too.
+            # A rejected line with a uid field or a 32-hex run (a log line rejected from a
+            # CSV export, a damaged line, a device id): refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
                 raise MissingKeyError(
-                    f"this file holds uids and {KEY_VARIABLE} is not set, so they cannot be "
+                    f"this file holds uids (or runs of 32 hex characters in rejected lines, "
+                    f"HMACed like uids) and {KEY_VARIABLE} is not set, so they cannot be "
                     f"HMACed; nothing of the file was written. Set {KEY_VARIABLE} to the "
                     "warehouse's uid HMAC key and rerun."
                 )
@@ -569,8 +577,8 @@ class Loader:
         key = self.key
         texts = []
         for _, _, text in rejects:
-            if key is not None:
-                text = redact_uids(text, key)
+            if key is not None:  # else the file holds no uid (MissingKeyError otherwise)
+                text = redact_rejected_line(text, key)
             text = redact_user_agents(text)
             texts.append(_truncate(text, RAW_LINE_TEXT))
         table = pa.table(

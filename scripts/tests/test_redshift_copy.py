@@ -494,14 +494,15 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
 ):
     """The same file through the real loader: the rows staged for Redshift's COPY are the rows
     the DuckDB target stores (loaded_at aside: each load has its own)."""
-    from conftest import write
+    from conftest import UID_A, write
     from fxa_pipeline import sinks
     from fxa_pipeline.loader import Loader
     from fxa_pipeline.targets import RedshiftTarget
     from fxa_pipeline.uid_hmac import HmacKey
     from test_formats import LOG_LINES
 
-    path = write(tmp_path / "auth.log", "\n".join([*LOG_LINES, "not json", ""]) + "\n")
+    damaged = '{"Fields": {"ui": "' + UID_A + '", "userAgent": "Mozilla/5.0 (X11; Linux)"'
+    path = write(tmp_path / "auth.log", "\n".join([*LOG_LINES, "not json", damaged, ""]) + "\n")
     assert load(path) == 0
 
     settings, client, raw = s3
@@ -542,6 +543,11 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
         )
         assert got == expected, table
         assert expected, table  # the file really has rows of every kind
+    # the rejected lines are redacted before they are staged: the uid whose key is broken
+    # (a run of exactly 32 hex characters) and the user agent
+    staged_text = json.dumps([row["raw_line"] for row in staged["rejected_lines"]])
+    assert UID_A not in staged_text and "Mozilla" not in staged_text
+    assert HmacKey.from_environment().hexdigest(UID_A) in staged_text  # type: ignore[union-attr]
 
     _, ledger_params = connection.statements[-1]
     assert ledger_params is not None
