@@ -234,17 +234,20 @@ def result_name(unique_id: str) -> str:
 
 def read_results(path: Path, statuses: Mapping[str, str] | None = None) -> Results | None:
     """Counts and names of the results in a dbt artifact (run_results.json, sources.json),
-    each status mapped through `statuses`; None when the file does not exist."""
+    each status mapped through `statuses`, exposures left out; None when the file does not
+    exist."""
     if not path.exists():
         return None
     statuses = statuses or {}
     counts: Counter[str] = Counter()
     names: dict[str, list[str]] = {}
     for result in json.loads(path.read_text()).get("results", []):
+        unique_id = result.get("unique_id")
+        if str(unique_id).startswith("exposure."):
+            continue  # a dashboard dbt lists as `no-op`: nothing is built or tested
         status = str(result.get("status"))
         status = statuses.get(status, status)
         counts[status] += 1
-        unique_id = result.get("unique_id")
         if status in NAMED_STATUSES and unique_id:
             names.setdefault(status, []).append(plain(result_name(str(unique_id))))
     return Results(counts, {status: sorted(found) for status, found in names.items()})

@@ -211,6 +211,7 @@ def write_run_results(target: Path, results: list[dict[str, str]]) -> None:
 
 
 def test_the_summary_names_warned_and_failed_results_from_run_results(tmp_path, capsys):
+    """Names by status, sorted; sources as `source.table`; exposures (no-op) not counted."""
     logs = write_logs(tmp_path / "logs")
     target = tmp_path / "target"
     target.mkdir()
@@ -228,6 +229,7 @@ def test_the_summary_names_warned_and_failed_results_from_run_results(tmp_path, 
                     {"unique_id": "test.fxa_metrics.b_test.77aa", "status": "fail"},
                     {"unique_id": "model.fxa_metrics.a_model", "status": "error"},
                     {"unique_id": "model.fxa_metrics.downstream", "status": "skipped"},
+                    {"unique_id": "exposure.fxa_metrics.some_dashboard", "status": "no-op"},
                 ],
             )
             return 1
