@@ -55,29 +55,42 @@ demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB
 report: $(STAMP) ## KPI report: one static HTML file (inline SVG charts) in artifacts/ [TARGET=]
 	$(PY) scripts/report.py $(if $(TARGET),--target $(TARGET))
 
+# pytest-xdist workers of `make pytest` / `make pytest-fast` (0: no worker processes), and
+# sqlfluff's processes (`make test-fast` runs sqlfluff beside pytest, with one).
+PYTEST_WORKERS ?= 2
+SQLFLUFF_PROCESSES ?= 2
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
 .PHONY: test
-test: lint pytest dbt-test-duckdb dbt-test-postgres redshift-check ## every check CI runs
+test: lint pytest redshift-check ## every check CI runs: lint, all of pytest (DuckDB and Postgres), the Redshift check
 	@echo "make test: all checks passed"
 
-.PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check), sqlfluff on the SQL, no references to documents outside the repo
+.PHONY: test-fast
+test-fast: $(STAMP) ## the fast tier (under a minute): lint and the tests that build no warehouse, side by side
+	$(MAKE) --no-print-directory -j 4 --output-sync=target SQLFLUFF_PROCESSES=1 PYTEST_WORKERS=0 lint pytest-fast
+	@echo "make test-fast: all checks passed"
+
+.PHONY: lint lint-python lint-sql lint-references
+lint: lint-python lint-sql lint-references ## ruff (lint + format check), sqlfluff on the SQL, no references to documents outside the repo
+
+lint-python: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+lint-sql: $(STAMP)
 	mkdir -p scratch
-	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint $(SQL_DIRS)
+	FXA_DUCKDB_PATH=$(CURDIR)/scratch/lint.duckdb $(VENV)/bin/sqlfluff lint --processes $(SQLFLUFF_PROCESSES) $(SQL_DIRS)
+
+lint-references: $(STAMP)
 	$(PY) scripts/check_references.py
 
 .PHONY: pytest
-pytest: $(STAMP) ## the Python tests (Postgres ones skip without PG* variables)
-	$(VENV)/bin/pytest
+pytest: $(STAMP) ## every Python test, dbt builds included (Postgres ones skip without PG* variables)
+	$(PYTEST)
 
-.PHONY: dbt-test-duckdb
-dbt-test-duckdb: $(STAMP) ## load sample logs into a scratch DuckDB, dbt build twice (fresh, incremental)
-	$(PY) scripts/check_dbt_build.py --target duckdb
-
-.PHONY: dbt-test-postgres
-dbt-test-postgres: $(STAMP) ## the same on the PG* Postgres server (skips without PGHOST, unless FXA_REQUIRE_POSTGRES=1)
-	$(PY) scripts/check_dbt_build.py --target postgres
+.PHONY: pytest-fast
+pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC, helpers, dbt parse, docs coverage
+	$(PYTEST) -m "not integration" --hypothesis-profile=fast
 
 .PHONY: redshift-check
 redshift-check: $(STAMP) ## compile every model for Redshift offline and parse it with sqlfluff

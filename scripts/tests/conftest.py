@@ -1,18 +1,41 @@
-"""Shared fixtures: a DuckDB target per test, and the Postgres server (required in CI)."""
+"""Shared fixtures: a DuckDB target per test, the Postgres server (required in CI), generated
+logs and built warehouses per session, and the `integration` tier."""
 
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Callable, Iterator
-from functools import cache
+from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
-import load_events
 import pytest
+from dbt_harness import (
+    STANDARD_LOGS,
+    BuiltWarehouse,
+    LogSet,
+    build_standard_warehouse,
+    generate_logs,
+    require_postgres,
+    run_loader,
+    scratch_postgres_database,
+    scratch_warehouse,
+)
+from hypothesis import settings
 
 TEST_KEY = "test-hmac-key"
+
+# The fast tier (`make test-fast`) runs the property tests with a quarter of their examples
+# (`--hypothesis-profile=fast`); `make test` runs them all. Tests that set their own number of
+# examples take it through property_examples().
+settings.register_profile("fast", max_examples=25)
+
+
+def property_examples(full: int) -> int:
+    """`full` examples under hypothesis's default profile (100 examples), a quarter of them
+    under the fast tier's."""
+    return max(1, full * settings.default.max_examples // 100)
+
 
 # Hand-picked identifiers used across the fixtures.
 FLOW_A = "f3f49249dc28ff90a5aec7978306d03bf38b2ffc80a4df5a51c9bc701e7ea419"
@@ -59,8 +82,7 @@ def load() -> LoadFn:
     """Run the loader's main() in-process: load(*paths, target=..., force=...) -> exit code."""
 
     def run(*paths: Path, target: str = "duckdb", force: bool = False) -> int:
-        argv = ["--target", target, *(["--force"] if force else []), *map(str, paths)]
-        return load_events.main(argv)
+        return run_loader(*paths, target=target, force=force)
 
     return run
 
@@ -78,18 +100,25 @@ def query(duckdb_path: Path) -> QueryFn:
 
 
 @pytest.fixture
-def postgres(postgres_dsn: str) -> Iterator[Callable[[str], list[tuple]]]:
-    """A clean `raw` schema in the Postgres database named by the PG* variables."""
+def postgres_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty database on the PG* server for this test (dropped after it), which
+    PGDATABASE names meanwhile, so that the loader's postgres target writes there."""
+    require_postgres()
+    with scratch_postgres_database("t") as name:
+        monkeypatch.setenv("PGDATABASE", name)
+        yield name
+
+
+@pytest.fixture
+def postgres(postgres_database: str) -> Callable[[str], list[tuple]]:
+    """query(sql) -> rows, on the test's own Postgres database (postgres_database)."""
     import psycopg
 
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute("drop schema if exists raw cascade")
-
     def run(sql: str) -> list[tuple]:
-        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        with psycopg.connect(dbname=postgres_database, autocommit=True) as conn:
             return conn.execute(sql).fetchall()
 
-    yield run
+    return run
 
 
 @pytest.fixture(
@@ -109,68 +138,91 @@ def raw_warehouse(
 
 
 # ---------------------------------------------------------------------------------------------
-# The Postgres server the `postgres`-marked tests use.
-#
-# Tests marked `@pytest.mark.postgres` (or asking for the `postgres_dsn` fixture) need the
-# server named by the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
-# - Locally without PGHOST they are skipped, with a message saying what to set.
-# - With FXA_REQUIRE_POSTGRES=1 (CI: `.ci/run` starts a throwaway server) a missing or
-#   unreachable server is an error, never a skip, so CI cannot pass without running them.
-
-SKIP_MESSAGE = (
-    "needs Postgres: set PGHOST, PGPORT, PGUSER, PGDATABASE (and PGPASSWORD if needed), "
-    "e.g. PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGDATABASE=fxa_test"
-)
-
-
-def postgres_required() -> bool:
-    return os.environ.get("FXA_REQUIRE_POSTGRES") == "1"
-
-
-def postgres_dsn_from_env() -> str:
-    """A libpq connection string built from the PG* variables ('' when PGHOST is unset)."""
-    if not os.environ.get("PGHOST"):
-        return ""
-    parts = {
-        "host": os.environ["PGHOST"],
-        "port": os.environ.get("PGPORT", "5432"),
-        "user": os.environ.get("PGUSER", "postgres"),
-        "dbname": os.environ.get("PGDATABASE", "postgres"),
-    }
-    if os.environ.get("PGPASSWORD"):
-        parts["password"] = os.environ["PGPASSWORD"]
-    return " ".join(f"{key}={value}" for key, value in parts.items())
-
-
-@cache
-def _unreachable_reason(dsn: str) -> str:
-    """'' when a connection succeeds, else why not (checked once per session)."""
-    import psycopg
-
-    try:
-        with psycopg.connect(dsn, connect_timeout=5) as connection:
-            connection.execute("select 1")
-    except psycopg.Error as error:
-        return f"Postgres at {dsn!r} is unreachable: {error}".strip()
-    return ""
-
-
-def _postgres_or_skip() -> str:
-    dsn = postgres_dsn_from_env()
-    reason = _unreachable_reason(dsn) if dsn else SKIP_MESSAGE
-    if reason:
-        if postgres_required():
-            pytest.fail(f"FXA_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return dsn
+# The Postgres server the `postgres`-marked tests use: dbt_harness.require_postgres() is the one
+# rule (skip locally with what to set; fail under FXA_REQUIRE_POSTGRES=1, as in CI).
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") is not None:
-        _postgres_or_skip()
+        require_postgres()
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> str:
-    """libpq DSN of the test server; skips (or, in CI, fails) when there is none."""
-    return _postgres_or_skip()
+    """libpq DSN of the PG* server; skips (or, in CI, fails) when there is none."""
+    return require_postgres()
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers: `pytest -m "not integration"` is the fast tier (`make test-fast`). A test is
+# `integration` when it is marked so, or needs Postgres, or asks for a fixture that builds a
+# warehouse with dbt.
+
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "built_warehouses",
+        "built_warehouse",
+        "kpi_warehouse",
+        "postgres_dsn",
+        "postgres",
+        "postgres_database",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("postgres") is not None or needs & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+
+
+# ---------------------------------------------------------------------------------------------
+# Session fixtures: generated logs, one folder per LogSet, and the built warehouses, one per
+# target. Under pytest-xdist each worker has its own session, hence its own copies.
+
+
+@pytest.fixture(scope="session")
+def log_sets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[LogSet], Path]:
+    """logs(options) -> the folder scripts/generate_events.py wrote for `options` (generated
+    once per session; read-only: copy the files a test rewrites)."""
+    folders: dict[LogSet, Path] = {}
+
+    def logs(options: LogSet = STANDARD_LOGS) -> Path:
+        if options not in folders:
+            out = tmp_path_factory.mktemp("logs") / "logs"
+            folders[options] = generate_logs(out, options)
+        return folders[options]
+
+    return logs
+
+
+@pytest.fixture(scope="session")
+def built_warehouses(
+    tmp_path_factory: pytest.TempPathFactory, log_sets: Callable[[LogSet], Path]
+) -> Iterator[Callable[[str], BuiltWarehouse]]:
+    """built(target) -> the session's warehouse on `target` holding the standard log set,
+    built by build_standard_warehouse() (once per session and target). Read it as is; to
+    change it, take `built(target).warehouse.copy(tmp_path / ...)`."""
+    built: dict[str, BuiltWarehouse] = {}
+    with ExitStack() as stack:
+
+        def get(target: str) -> BuiltWarehouse:
+            if target == "postgres":
+                require_postgres()
+            if target not in built:
+                work_dir = tmp_path_factory.mktemp(f"built-{target}")
+                warehouse = stack.enter_context(scratch_warehouse(target, work_dir))
+                built[target] = build_standard_warehouse(warehouse, log_sets(STANDARD_LOGS))
+            return built[target]
+
+        yield get
+
+
+@pytest.fixture
+def built_warehouse(
+    target: str, built_warehouses: Callable[[str], BuiltWarehouse]
+) -> BuiltWarehouse:
+    """The session's built warehouse of the test's `target` parameter: parametrize the test
+    with `@pytest.mark.parametrize("target", dbt_harness.TARGETS)`."""
+    return built_warehouses(target)

@@ -16,7 +16,11 @@
   for the test and dropped after it (the PG* user needs CREATEDB). A copy is a file copy on
   DuckDB and `create database ... template` on Postgres.
 - Postgres: without PGHOST (or with an unreachable server) Postgres tests skip with a message
-  saying what to set; with FXA_REQUIRE_POSTGRES=1 (CI) they fail instead.
+  saying what to set; with FXA_REQUIRE_POSTGRES=1 (CI) they fail instead. This is the one
+  Postgres rule of the suite: the `postgres` marker and every Postgres fixture of conftest.py
+  call `require_postgres()`.
+- `build_standard_warehouse()` is what the session's built warehouses of conftest.py do: the
+  standard log set loaded in two halves, `dbt build` (unit and data tests included) after each.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,11 @@ class LogSet:
     flows_per_day: int = 60
     seed: int = 42
     legacy_days: int = 1
+
+
+# The log set of the session's built warehouses (conftest.py): 3 days and a legacy CSV day,
+# enough flows and users for the privacy scan and the sampled tables to have something to find.
+STANDARD_LOGS = LogSet(days=3, flows_per_day=150, seed=5, legacy_days=1)
 
 
 def generate_logs(out: Path, options: LogSet) -> Path:
@@ -111,6 +120,13 @@ def _check(result: subprocess.CompletedProcess[str]) -> None:
 
 
 # ---- Postgres -----------------------------------------------------------------------------
+
+# Parametrize a test with these (`@pytest.mark.parametrize("target", TARGETS)`) to run it on
+# both warehouses; the Postgres case carries the `postgres` marker (skip or fail, see below).
+TARGETS = [
+    pytest.param("duckdb", id="duckdb"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
 
 
 def postgres_required() -> bool:
@@ -194,11 +210,14 @@ def scratch_postgres_database(
 
 # ---- dbt ----------------------------------------------------------------------------------
 
-# Parsed manifests, one per (target, database, --vars): parsing is most of a dbt call's fixed
-# cost. A manifest names the database of every relation, and configs rendered at parse time can
-# depend on the vars, so both are part of the key. (DuckDB's database is the file's stem, the
-# same for every scratch warehouse.)
+# Parsed manifests: parsing is most of a dbt call's fixed cost, so the project is parsed once
+# per target and set of `--vars` (configs and test arguments rendered at parse time can depend
+# on them) and reused. A manifest names the database of every relation (the Postgres database,
+# the DuckDB file's catalog), so a warehouse with another database gets a copy of it with the
+# names replaced (`_retarget`) instead of a new parse. A few such copies are kept.
+_PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
 _MANIFESTS: dict[tuple[str, str, str], Any] = {}
+_KEPT_COPIES = 6
 
 
 def _vars_of(args: Sequence[str]) -> str:
@@ -206,6 +225,36 @@ def _vars_of(args: Sequence[str]) -> str:
         if arg == "--vars" and index + 1 < len(args):
             return args[index + 1]
     return ""
+
+
+def _retarget(manifest: Any, old: str, new: str) -> Any:
+    """A copy of `manifest` whose relations live in database `new` instead of `old`."""
+    retargeted = manifest.deepcopy()  # dbt's own: fresh lookups (copy.deepcopy breaks them)
+    old_prefix, new_prefix = f'"{old}".', f'"{new}".'
+    for node in [*retargeted.nodes.values(), *retargeted.sources.values()]:
+        if getattr(node, "database", None) == old:
+            node.database = new
+        name = getattr(node, "relation_name", None)
+        if name and name.startswith(old_prefix):
+            node.relation_name = new_prefix + name[len(old_prefix) :]
+    retargeted.build_flat_graph()
+    return retargeted
+
+
+# ---- the loader ---------------------------------------------------------------------------
+
+
+def run_loader(
+    *paths: Path, target: str = "duckdb", force: bool = False, unload: bool = False
+) -> int:
+    """scripts/load_events.py's main() in this process, on the current environment."""
+    import load_events
+
+    argv = ["--target", target]
+    argv += ["--force"] if force else []
+    argv += ["--unload"] if unload else []
+    argv += [str(path) for path in paths]
+    return load_events.main(argv)
 
 
 # ---- warehouses ---------------------------------------------------------------------------
@@ -219,6 +268,19 @@ class Warehouse:
     env: dict[str, str]
     work_dir: Path
 
+    @property
+    def database(self) -> str:
+        """The database dbt's relations name: the Postgres database, the DuckDB file's stem."""
+        if self.target == "duckdb":
+            return Path(self.env["FXA_DUCKDB_PATH"]).stem
+        return self.env["PGDATABASE"]
+
+    def at(self, work_dir: Path) -> Warehouse:
+        """The same database, with dbt's target/ and logs/ in `work_dir` (for a test that
+        reads dbt's artifacts of its own calls on a shared warehouse)."""
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return replace(self, env=dict(self.env), work_dir=work_dir)
+
     # -- the loader
     def load(self, *paths: Path, force: bool = False, unload: bool = False) -> str:
         """Run scripts/load_events.py's main() on `paths`; fail unless it exits 0. Its output."""
@@ -231,19 +293,13 @@ class Warehouse:
         self, *paths: Path, force: bool = False, unload: bool = False
     ) -> tuple[int, str]:
         """Run the loader's main() on `paths`: (exit status, stdout + stderr)."""
-        import load_events
-
-        argv = ["--target", self.target]
-        argv += ["--force"] if force else []
-        argv += ["--unload"] if unload else []
-        argv += [str(path) for path in paths]
         output = io.StringIO()
         with (
             self._environment(),
             contextlib.redirect_stdout(output),
             contextlib.redirect_stderr(output),
         ):
-            status = load_events.main(argv)
+            status = run_loader(*paths, target=self.target, force=force, unload=unload)
         return status, output.getvalue()
 
     def create_raw_tables(self) -> None:
@@ -253,18 +309,22 @@ class Warehouse:
         for statement in create_all_sql(self.target):
             self.query(statement)
 
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], schema: str = "raw") -> None:
+        """Append `rows` (every column, in table order) to `schema.table`: one statement."""
+        if not rows:
+            return
+        one_row = "(" + ", ".join(["?"] * len(rows[0])) + ")"
+        sql = f'insert into "{schema}"."{table}" values ' + ", ".join([one_row] * len(rows))
+        self.query(sql, [value for row in rows for value in row])
+
     # -- dbt
     def dbt(self, *args: str) -> Any:
         """Run one dbt command on this warehouse; fail the test if it does not succeed."""
         result = self.dbt_result(*args)
         if not result.success:
-            failures = []
-            for node in getattr(result.result, "results", None) or []:
-                if str(node.status) not in {"success", "pass", "warn", "skipped"}:
-                    failures.append(f"{node.node.unique_id}: {node.status}: {node.message}")
             raise AssertionError(
                 f"dbt {' '.join(args)} failed on {self.target}: {result.exception}\n"
-                + "\n".join(failures)
+                + "\n".join(problems(result))
             )
         return result.result
 
@@ -272,35 +332,40 @@ class Warehouse:
         """Run one dbt command on this warehouse; its dbtRunnerResult, success or not."""
         from dbt.cli.main import dbtRunner
 
-        key = (self.target, self._database(), _vars_of(args))
         with self._environment():
-            if key not in _MANIFESTS:
-                vars_args = ["--vars", key[2]] if key[2] else []
-                parsed = dbtRunner().invoke(["parse", *vars_args, *self._common_args()])
-                self._release()
-                if not parsed.success:
-                    raise AssertionError(f"dbt parse failed: {parsed.exception}")
-                _MANIFESTS[key] = parsed.result
-            result = dbtRunner(manifest=_MANIFESTS[key]).invoke([*args, *self._common_args()])
+            result = dbtRunner(manifest=self._manifest(_vars_of(args))).invoke(
+                [*args, *self._common_args()]
+            )
             self._release()
         return result
 
+    def manifest_json(self) -> dict[str, Any]:
+        """The project's manifest as `dbt parse` writes it (manifest.json), for this target."""
+        import json
+
+        path = self.work_dir / "target" / "manifest.json"
+        with self._environment():
+            self._manifest("").write(str(path))
+        return json.loads(path.read_text())
+
     # -- reading and writing
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        """The rows of one SQL statement (autocommit)."""
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one SQL statement (autocommit); parameters are written `?`."""
         if self.target == "duckdb":
             import duckdb
 
             connection = duckdb.connect(self.env["FXA_DUCKDB_PATH"])
             try:
-                cursor = connection.execute(sql)
+                cursor = connection.execute(sql, list(params))
                 return cursor.fetchall() if cursor.description else []
             finally:
                 connection.close()
         import psycopg
 
+        if params:
+            sql = sql.replace("%", "%%").replace("?", "%s")
         with psycopg.connect(dbname=self.env["PGDATABASE"], autocommit=True) as connection:
-            cursor = connection.execute(sql)
+            cursor = connection.execute(sql, list(params) or None)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
 
     def rows(self, table: str, schema: str = "analytics") -> list[tuple[Any, ...]]:
@@ -309,11 +374,7 @@ class Warehouse:
 
     def tables(self, schema: str = "analytics") -> list[str]:
         """The base tables of `schema`, sorted."""
-        catalog = (
-            f" and table_catalog = '{Path(self.env['FXA_DUCKDB_PATH']).stem}'"
-            if self.target == "duckdb"
-            else ""
-        )
+        catalog = f" and table_catalog = '{self.database}'" if self.target == "duckdb" else ""
         return [
             name
             for (name,) in self.query(
@@ -330,6 +391,7 @@ class Warehouse:
         work_dir.mkdir(parents=True, exist_ok=True)
         env = dict(self.env)
         if self.target == "duckdb":
+            # Same file name, so the same catalog name as the manifest's relations.
             path = work_dir / Path(self.env["FXA_DUCKDB_PATH"]).name
             wal = Path(self.env["FXA_DUCKDB_PATH"] + ".wal")
             shutil.copyfile(self.env["FXA_DUCKDB_PATH"], path)
@@ -350,10 +412,30 @@ class Warehouse:
             yield Warehouse(self.target, env, work_dir)
 
     # -- internals
-    def _database(self) -> str:
-        if self.target == "duckdb":
-            return Path(self.env["FXA_DUCKDB_PATH"]).stem
-        return self.env["PGDATABASE"]
+    def _manifest(self, vars_yaml: str) -> Any:
+        """The parsed project for this target, vars and database (call inside _environment)."""
+        key = (self.target, vars_yaml, self.database)
+        if key in _MANIFESTS:
+            return _MANIFESTS[key]
+        parsed = _PARSED.get(key[:2])
+        if parsed is None:
+            from dbt.cli.main import dbtRunner
+
+            vars_args = ["--vars", vars_yaml] if vars_yaml else []
+            result = dbtRunner().invoke(["parse", *vars_args, *self._common_args()])
+            self._release()
+            if not result.success:
+                raise AssertionError(f"dbt parse failed: {result.exception}")
+            _PARSED[key[:2]] = (self.database, result.result)
+            manifest = result.result
+        else:
+            database, parsed_manifest = parsed
+            manifest = _retarget(parsed_manifest, database, self.database)
+            copies = [k for k in _MANIFESTS if k[2] != _PARSED[k[:2]][0]]
+            for old in copies[: max(0, len(copies) - _KEPT_COPIES + 1)]:
+                del _MANIFESTS[old]
+        _MANIFESTS[key] = manifest
+        return manifest
 
     def _common_args(self) -> list[str]:
         return [
@@ -397,6 +479,15 @@ def _sort_key(row: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
     return tuple((value is not None, value) for value in row)
 
 
+def problems(result: Any) -> list[str]:
+    """'<unique id>: <status>: <message>' for each node of a dbt result that did not succeed."""
+    out = []
+    for node in getattr(result.result, "results", None) or []:
+        if str(node.status) not in {"success", "pass", "warn", "skipped"}:
+            out.append(f"{node.node.unique_id}: {node.status}: {node.message}")
+    return out
+
+
 @contextmanager
 def scratch_warehouse(target: str, work_dir: Path) -> Iterator[Warehouse]:
     """A fresh, empty warehouse on `target` (`duckdb` or `postgres`), removed afterwards."""
@@ -435,3 +526,73 @@ def differences_from_full_rebuild(warehouse: Warehouse, work_dir: Path) -> dict[
                     f"e.g. extra {extra}, missing {missing}"
                 )
     return differences
+
+
+# ---- the session's built warehouses -------------------------------------------------------
+
+
+@dataclass
+class BuildRun:
+    """One `dbt build`: whether it succeeded, and every node's status."""
+
+    label: str
+    success: bool
+    statuses: dict[str, str]
+    problems: list[str]
+    exception: str
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, resource_type: str, status: str | None = None) -> int:
+        """How many nodes of `resource_type` ran (with `status`, when given)."""
+        return sum(
+            1
+            for unique_id, node_status in self.statuses.items()
+            if unique_id.split(".")[0] == resource_type
+            and (status is None or node_status == status)
+        )
+
+
+@dataclass
+class BuiltWarehouse:
+    """A warehouse holding the standard log set, built with every test of the project."""
+
+    warehouse: Warehouse
+    logs: Path
+    builds: list[BuildRun] = field(default_factory=list)
+    loader_output: list[str] = field(default_factory=list)
+
+
+def build_run(warehouse: Warehouse, label: str, *args: str) -> BuildRun:
+    """`dbt <args>` on `warehouse`, recorded (never raises for a failed node)."""
+    result = warehouse.dbt_result(*args)
+    statuses = {
+        node.node.unique_id: str(node.status)
+        for node in getattr(result.result, "results", None) or []
+    }
+    return BuildRun(label, bool(result.success), statuses, problems(result), str(result.exception))
+
+
+def build_standard_warehouse(warehouse: Warehouse, logs: Path) -> BuiltWarehouse:
+    """Load the first half of `logs`' files, `dbt seed`, `dbt run --empty` (unit tests need
+    their model's relation), `dbt build`; load the other half, `dbt build` again: every model,
+    unit test and data test on a fresh and on a grown warehouse.
+
+    A build that fails is recorded, not raised (test_dbt_build.py reports it), and followed by
+    a `dbt run`, so that a failing test, which makes `dbt build` skip what depends on its model,
+    does not also fail every test that reads the warehouse.
+    """
+    files = log_files(logs)
+    half = len(files) // 2
+    built = BuiltWarehouse(warehouse, logs)
+    for label, batch in (("fresh", files[:half]), ("grown", files[half:])):
+        built.loader_output.append(warehouse.load(*batch))
+        if label == "fresh":
+            warehouse.dbt("seed")
+            warehouse.dbt("run", "--empty")
+        run = build_run(warehouse, label, "build")
+        built.builds.append(run)
+        if not run.success:
+            warehouse.dbt_result("run")
+        for table in warehouse.tables():
+            run.row_counts[table] = warehouse.query(f"select count(*) from analytics.{table}")[0][0]
+    return built

@@ -13,55 +13,30 @@ users of whom two use two devices. Worked out by hand:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kpi_warehouse import PROJECT_ROOT, Warehouse, build_duckdb, build_postgres, drop_postgres
-
-pytestmark = pytest.mark.integration
+from dbt_harness import PROJECT_ROOT, TARGETS, BuiltWarehouse, Warehouse, scratch_warehouse
+from kpi_warehouse import build_kpi_warehouse
 
 ANALYSES = sorted(path.stem for path in (PROJECT_ROOT / "analyses").glob("*.sql"))
 
 
-@pytest.fixture(scope="module")
-def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    warehouse = build_duckdb(tmp_path_factory.mktemp("kpi_duckdb"))
+def compile_analyses(warehouse: Warehouse) -> Warehouse:
     warehouse.dbt("compile", "--select", "resource_type:analysis")
     return warehouse
 
 
-def _admin_dsn() -> str:
-    if not os.environ.get("PGHOST"):
-        return ""
-    parts = {
-        "host": os.environ["PGHOST"],
-        "port": os.environ.get("PGPORT", "5432"),
-        "user": os.environ.get("PGUSER", "postgres"),
-        "dbname": "postgres",
-    }
-    if os.environ.get("PGPASSWORD"):
-        parts["password"] = os.environ["PGPASSWORD"]
-    return " ".join(f"{key}={value}" for key, value in parts.items())
-
-
 @pytest.fixture(scope="module")
-def postgres_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    dsn = _admin_dsn()
-    if not dsn:
-        if os.environ.get("FXA_REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
-            pytest.fail("Postgres is required here but PGHOST is not set")
-        pytest.skip("needs Postgres: set PGHOST, PGPORT, PGUSER (a user with CREATEDB)")
-    database = f"fxa_kpi_analyses_{os.getpid()}"
-    warehouse = build_postgres(tmp_path_factory.mktemp("kpi_postgres"), dsn, database)
-    warehouse.dbt("compile", "--select", "resource_type:analysis")
-    yield warehouse
-    drop_postgres(dsn, database)
+def kpi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """The hand-made fixture of kpi_warehouse.py, built on DuckDB, analyses compiled."""
+    with scratch_warehouse("duckdb", tmp_path_factory.mktemp("kpi_duckdb")) as warehouse:
+        yield compile_analyses(build_kpi_warehouse(warehouse))
 
 
 def compiled_analysis(warehouse: Warehouse, name: str) -> str:
-    path = warehouse.target_path / "compiled" / "fxa_metrics" / "analyses" / f"{name}.sql"
+    path = warehouse.work_dir / "target" / "compiled" / "fxa_metrics" / "analyses" / f"{name}.sql"
     assert path.exists(), f"dbt compile did not write {path}"
     return path.read_text()
 
@@ -76,17 +51,18 @@ def test_every_chart_has_an_analysis() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ANALYSES)
-def test_analysis_runs_on_duckdb(duckdb_warehouse: Warehouse, name: str) -> None:
-    rows = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, name))
-    assert rows, f"analysis {name} returned no rows on the fixture"
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_analysis_runs(built_warehouse: BuiltWarehouse, tmp_path: Path) -> None:
+    """On the standard built warehouse of each target (generated logs): every analysis compiles
+    and returns rows."""
+    warehouse = compile_analyses(built_warehouse.warehouse.at(tmp_path))
+    empty = [name for name in ANALYSES if not warehouse.query(compiled_analysis(warehouse, name))]
+    assert not empty, f"analyses returning no rows on {warehouse.target}: {empty}"
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("name", ANALYSES)
-def test_analysis_runs_on_postgres(postgres_warehouse: Warehouse, name: str) -> None:
-    rows = postgres_warehouse.query(compiled_analysis(postgres_warehouse, name))
-    assert rows, f"analysis {name} returned no rows on the fixture"
+def test_every_analysis_runs_on_the_fixture(kpi_warehouse: Warehouse) -> None:
+    empty = [n for n in ANALYSES if not kpi_warehouse.query(compiled_analysis(kpi_warehouse, n))]
+    assert not empty, f"analyses returning no rows on the fixture: {empty}"
 
 
 def _funnel(warehouse: Warehouse) -> dict[tuple[str, str], int]:
@@ -94,8 +70,8 @@ def _funnel(warehouse: Warehouse) -> dict[tuple[str, str], int]:
     return {(step, kind): int(flows) for _, step, kind, flows, _ in rows}
 
 
-def test_funnel_chart_falls_step_by_step(duckdb_warehouse: Warehouse) -> None:
-    funnel = _funnel(duckdb_warehouse)
+def test_funnel_chart_falls_step_by_step(kpi_warehouse: Warehouse) -> None:
+    funnel = _funnel(kpi_warehouse)
     unknown = [funnel[(step, "unknown")] for step in ("begun", "view", "engage", "submit")]
     assert unknown == [15, 12, 9, 6]
     assert funnel[("attempt", "unknown")] == 3
@@ -108,24 +84,24 @@ def test_funnel_chart_falls_step_by_step(duckdb_warehouse: Warehouse) -> None:
     assert funnel[("completed", "sign_in")] == 0
 
 
-def test_device_connection_chart(duckdb_warehouse: Warehouse) -> None:
-    rows = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "device_connection_time"))
+def test_device_connection_chart(kpi_warehouse: Warehouse) -> None:
+    rows = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "device_connection_time"))
     assert [(service, flows, p50, p90) for _, service, flows, p50, p90 in rows] == [
         ("sync (no service)", 1, 16.0, 16.0)
     ] * 3
 
 
-def test_engagement_and_multi_device_charts(duckdb_warehouse: Warehouse) -> None:
-    engagement = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "engagement_ratio"))
+def test_engagement_and_multi_device_charts(kpi_warehouse: Warehouse) -> None:
+    engagement = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "engagement_ratio"))
     assert [(dau, mau, ratio) for _, dau, mau, ratio, _ in engagement] == [(6, 6, 1.0)] * 3
-    multi = duckdb_warehouse.query(compiled_analysis(duckdb_warehouse, "multi_device_share"))
+    multi = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "multi_device_share"))
     assert [(users, multi, share) for _, users, multi, share in multi] == [(6, 2, 2 / 6)] * 3
     assert all(0 < share < 1 for *_, share in multi)
 
 
 def test_analyses_read_only_analytics_tables() -> None:
     """Dashboards read the analytics schema: no source(), no staging model in a chart."""
-    for path in Path(PROJECT_ROOT / "analyses").glob("*.sql"):
+    for path in (PROJECT_ROOT / "analyses").glob("*.sql"):
         text = path.read_text()
         assert "source(" not in text, f"{path.name} reads a raw source"
         assert "stg_" not in text, f"{path.name} reads a staging model"

@@ -6,7 +6,9 @@ test_incremental_scenarios.py.)
   killed while it is inside a file (after the previous file's summary line, before its own);
   at that point every file is either in the ledger with all its rows or absent with none. The
   rerun skips the committed files and loads the rest; the raw tables then equal those of one
-  uninterrupted load into a fresh database (all columns but the load time).
+  uninterrupted load into a fresh database (all columns but the load time). The killed runs
+  are processes of scripts/load_events.py (a kill needs one); the clean load and the rerun
+  go through dbt_harness.
 """
 
 from __future__ import annotations
@@ -16,59 +18,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import hostile_corpus as hc
 import pytest
-from dbt_harness import scratch_postgres_database
+from dbt_harness import SCRIPTS, TARGETS, Warehouse, scratch_warehouse
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-LOADER = REPO / "scripts" / "load_events.py"
-GENERATOR = REPO / "scripts" / "generate_events.py"
-DBT = str(Path(sys.executable).with_name("dbt"))
-HMAC_KEY = "crash-test-key"
-# The spec tables and everything they depend on, with their data tests (unit tests need their
-# relation to exist beforehand: dbt reads their input columns' types; they are not what is
-# tested here).
-BUILD = (
-    "build",
-    "--select",
-    "+flow_events",
-    "+flow_metadata",
-    "+activity_events",
-    "+daily_activity_per_device",
-    "+daily_multi_device_users",
-    "resource_type:seed",
-    "--exclude",
-    "test_type:unit",
-    "--indirect-selection",
-    "cautious",  # no test of a model outside the selection (e.g. the sampled marts)
-)
-SPEC_TABLES = (
-    "flow_events",
-    "flow_metadata",
-    "activity_events",
-    "daily_activity_per_device",
-    "daily_multi_device_users",
-)
-
-
-def loader_env(db: Path | str, target: str = "duckdb") -> dict[str, str]:
-    """The loader's environment; `db` is the DuckDB file, or on Postgres the database name."""
-    where = {"FXA_DUCKDB_PATH": str(db)} if target == "duckdb" else {"PGDATABASE": str(db)}
-    return {
-        **os.environ,
-        "FXA_TARGET": target,
-        **where,
-        "FXA_METRICS_UID_HMAC_KEY": HMAC_KEY,
-        "FXA_LOADER_CHUNK_MB": "1",  # many appends inside each file's transaction
-        "PYTHONUNBUFFERED": "1",
-    }
+LOADER = SCRIPTS / "load_events.py"
+RAW = ("flow_events", "activity_events", "rejected_lines", "load_ledger")
 
 
 def big_log(path: Path, lines: int, seed: int) -> None:
@@ -87,101 +46,72 @@ def big_log(path: Path, lines: int, seed: int) -> None:
                 out.write(flow % (flow_id, i % 10, hc.TIME_MS + i) + b"\n")
 
 
-Query = Callable[..., list[tuple]]
-
-
-@contextmanager
-def raw_query(target: str, db: Path | str, *, read_only: bool = True) -> Iterator[Query]:
-    """query(sql, params=()) -> rows, on the DuckDB file or the Postgres database `db`.
-
-    Write parameters as `?`; on Postgres they become `%s`.
-    """
-    if target == "duckdb":
-        # Read-write replays the WAL of a killed process.
-        with duckdb.connect(str(db), read_only=read_only) as con:
-            yield lambda sql, params=(): con.execute(sql, list(params)).fetchall()
-        return
-    import psycopg
-
-    with psycopg.connect(dbname=str(db), autocommit=True) as conn:
-        yield lambda sql, params=(): conn.execute(sql.replace("?", "%s"), list(params)).fetchall()
-
-
-def raw_snapshot(db: Path | str, target: str = "duckdb") -> dict[str, list[tuple]]:
+def raw_snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
     """Every raw table's rows, sorted, without the load time (which differs between runs)."""
     out: dict[str, list[tuple]] = {}
-    with raw_query(target, db) as query:
-        for table in ("flow_events", "activity_events", "rejected_lines", "load_ledger"):
-            columns = [
-                r[0]
-                for r in query(
-                    "select column_name from information_schema.columns where table_schema = "
-                    "'raw' and table_name = ? and column_name <> 'loaded_at' order by 1",
-                    [table],
-                )
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            rows = query(f'select {select} from "raw".{table}')
-            out[table] = sorted(rows, key=repr)
+    for table in RAW:
+        columns = [
+            r[0]
+            for r in warehouse.query(
+                "select column_name from information_schema.columns where table_schema = "
+                "'raw' and table_name = ? and column_name <> 'loaded_at' order by 1",
+                [table],
+            )
+        ]
+        select = ", ".join(f'"{c}"' for c in columns)
+        rows = warehouse.query(f'select {select} from "raw".{table}')
+        out[table] = sorted(rows, key=repr)
     return out
 
 
-def check_all_or_nothing(db: Path | str, files: list[Path], target: str = "duckdb") -> set[str]:
-    """Each file: in the ledger with exactly its rows, or absent with none. Returns those in."""
+def check_all_or_nothing(warehouse: Warehouse, files: list[Path]) -> set[str]:
+    """Each file: in the ledger with exactly its rows, or absent with none. Returns those in.
+    (On DuckDB, opening the file read-write replays the WAL of the killed process.)"""
     committed: set[str] = set()
-    with raw_query(target, db, read_only=False) as query:
-        tables = {
-            r[0]
-            for r in query(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
+    tables = {
+        r[0]
+        for r in warehouse.query(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        )
+    }
+    for file in files:
+        name = str(file.resolve())
+        stored = 0
+        if "flow_events" in tables:
+            for table in ("flow_events", "activity_events", "rejected_lines"):
+                stored += warehouse.query(
+                    f'select count(*) from "raw".{table} where source_file = ?', [name]
+                )[0][0]
+        ledger = []
+        if "load_ledger" in tables:
+            ledger = warehouse.query(
+                'select loaded + rejected from "raw".load_ledger where file_name = ?', [name]
             )
-        }
-        for file in files:
-            name = str(file.resolve())
-            stored = 0
-            if "flow_events" in tables:
-                for table in ("flow_events", "activity_events", "rejected_lines"):
-                    stored += query(
-                        f'select count(*) from "raw".{table} where source_file = ?', [name]
-                    )[0][0]
-            ledger = []
-            if "load_ledger" in tables:
-                ledger = query(
-                    'select loaded + rejected from "raw".load_ledger where file_name = ?', [name]
-                )
-            if ledger:
-                assert ledger == [(stored,)], (name, ledger, stored)
-                committed.add(name)
-            else:
-                assert stored == 0, f"{name}: {stored} rows without a ledger row (partial load)"
+        if ledger:
+            assert ledger == [(stored,)], (name, ledger, stored)
+            committed.add(name)
+        else:
+            assert stored == 0, f"{name}: {stored} rows without a ledger row (partial load)"
     return committed
 
 
-def database_opened(db: Path | str, target: str) -> bool:
+def database_opened(warehouse: Warehouse) -> bool:
     """Whether the loader has opened the database (DuckDB: the file; Postgres: its tables)."""
-    if target == "duckdb":
-        return Path(db).exists()
-    with raw_query(target, db) as query:
-        return query("select to_regclass('raw.load_ledger') is not null")[0][0]
+    if warehouse.target == "duckdb":
+        return Path(warehouse.env["FXA_DUCKDB_PATH"]).exists()
+    return warehouse.query("select to_regclass('raw.load_ledger') is not null")[0][0]
 
 
-@contextmanager
-def scratch_raw(target: str, path: Path) -> Iterator[Path | str]:
-    """An empty database for the loader: the DuckDB file `path`, or a throwaway Postgres one."""
-    if target == "duckdb":
-        yield path
-        return
-    with scratch_postgres_database("crash") as name:
-        yield name
+def start_loader(warehouse: Warehouse, data: Path) -> subprocess.Popen[str]:
+    """scripts/load_events.py on `warehouse`, as a process that can be killed."""
+    env = {**os.environ, **warehouse.env, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(LOADER), "--target", warehouse.target, str(data)]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param("duckdb", id="duckdb"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-)
+@pytest.mark.parametrize("target", TARGETS)
 def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(
     tmp_path: Path, target: str
 ) -> None:
@@ -192,32 +122,21 @@ def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(
         big_log(file, 20_000, seed)
 
     with (
-        scratch_raw(target, tmp_path / "reference.duckdb") as reference,
-        scratch_raw(target, tmp_path / "crashed.duckdb") as db,
+        scratch_warehouse(target, tmp_path / "reference") as reference,
+        scratch_warehouse(target, tmp_path / "crashed") as crashed,
     ):
-        done = subprocess.run(
-            [sys.executable, str(LOADER), str(data)],
-            env=loader_env(reference, target),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        for warehouse in (reference, crashed):
+            warehouse.env["FXA_LOADER_CHUNK_MB"] = "1"  # many appends inside each file
+        reference.load(data)
 
         # 1. Killed inside the first file, a second after the loader opened the database.
         killed_at = []
         for delay in (1.0, None):
-            proc = subprocess.Popen(
-                [sys.executable, str(LOADER), str(data)],
-                env=loader_env(db, target),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            proc = start_loader(crashed, data)
             assert proc.stdout is not None
             if delay is not None:
                 deadline = time.monotonic() + 60
-                while not database_opened(db, target) and time.monotonic() < deadline:
+                while not database_opened(crashed) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 time.sleep(delay)  # the loader has opened the database: now inside a.log
             else:
@@ -229,17 +148,9 @@ def test_loader_killed_mid_file_then_rerun_equals_one_clean_load(
             out, _ = proc.communicate()
             assert proc.returncode == -signal.SIGKILL
             assert str(files[1].resolve()) + ":" not in out, "b.log finished before the kill"
-            killed_at.append(check_all_or_nothing(db, files, target))
+            killed_at.append(check_all_or_nothing(crashed, files))
         assert killed_at[1] == {str(files[0].resolve())}
 
         # 3. The rerun completes: the committed file is skipped, the other loaded.
-        done = subprocess.run(
-            [sys.executable, str(LOADER), str(data)],
-            env=loader_env(db, target),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "skipped" in done.stdout
-        assert raw_snapshot(db, target) == raw_snapshot(reference, target)
+        assert "skipped" in crashed.load(data)
+        assert raw_snapshot(crashed) == raw_snapshot(reference)

@@ -1,19 +1,18 @@
 """Documentation coverage is 100%: every model, seed, source table, exposure and every
 column of models, seeds and sources in the dbt manifest has a non-empty description.
 
-Parses the project (`dbt parse`, no warehouse needed) into a temporary target path and reads
-its `manifest.json`. `missing_descriptions` is also used by the docs-site test on the
-manifest of `dbt docs generate`.
+Parses the project (`dbt parse` in this process, through dbt_harness: no warehouse needed) and
+reads its `manifest.json`; a project that does not parse fails here, in the fast tier.
+`missing_descriptions` and `undeclared_columns` are also used by the docs-site test on the
+manifest and catalog of `dbt docs generate`.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
-from kpi_warehouse import DBT, PROJECT_ROOT, dbt_environment
+from dbt_harness import scratch_warehouse
 
 PROJECT = "fxa_metrics"
 
@@ -57,17 +56,9 @@ def undeclared_columns(manifest: dict[str, Any], catalog: dict[str, Any]) -> lis
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    target_path = tmp_path_factory.mktemp("docs_coverage") / "target"
-    result = subprocess.run(
-        [DBT, "parse", "--target-path", str(target_path)],
-        cwd=PROJECT_ROOT,
-        env=dbt_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads((target_path / "manifest.json").read_text())
+    """`dbt parse`'s manifest.json (the parse is kept for the session's later dbt calls)."""
+    with scratch_warehouse("duckdb", tmp_path_factory.mktemp("docs_coverage")) as warehouse:
+        return warehouse.manifest_json()
 
 
 def test_every_resource_and_column_is_described(manifest: dict[str, Any]) -> None:

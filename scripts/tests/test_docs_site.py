@@ -1,11 +1,11 @@
 """The generated docs site renders, in a real browser, the descriptions analysts rely on.
 
-Builds the fixture warehouse, runs `dbt docs generate` into a temporary target path, serves
-it on 127.0.0.1 (http.server in a thread, free port), and drives Debian's headless
-`/usr/bin/chromium`: `--dump-dom` of the flow_metadata page and of a KPI page must contain
-their descriptions, and a screenshot of the flow_metadata page is saved as the test artifact
-`artifacts/docs-flow_metadata.png`. Without chromium the test is skipped with a message,
-except in CI (`CI` set), where it fails.
+Runs `dbt docs generate` on the session's built DuckDB warehouse (conftest.py) into a
+temporary target path, serves it on 127.0.0.1 (http.server in a thread, free port), and
+drives Debian's headless `/usr/bin/chromium`: `--dump-dom` of the flow_metadata page and of a
+KPI page must contain their descriptions, and a screenshot of the flow_metadata page is saved
+as the test artifact `artifacts/docs-flow_metadata.png`. Without chromium the test is skipped
+with a message, except in CI (`CI` set, or FXA_REQUIRE_BROWSER=1), where it fails.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kpi_warehouse import PROJECT_ROOT, Warehouse, build_duckdb
+from dbt_harness import PROJECT_ROOT, BuiltWarehouse
 from test_docs_coverage import missing_descriptions, undeclared_columns
 
 pytestmark = pytest.mark.integration
@@ -48,22 +48,25 @@ def chromium() -> str:
             f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`) "
             "or point FXA_CHROMIUM at a Chromium binary"
         )
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get("FXA_REQUIRE_BROWSER") == "1":
             pytest.fail(message)
         pytest.skip(message)
     return CHROMIUM
 
 
 @pytest.fixture(scope="module")
-def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    warehouse = build_duckdb(tmp_path_factory.mktemp("kpi_docs"))
+def docs_site(
+    tmp_path_factory: pytest.TempPathFactory, built_warehouses: Callable[[str], BuiltWarehouse]
+) -> Path:
+    """The target/ folder `dbt docs generate` wrote for the built DuckDB warehouse."""
+    warehouse = built_warehouses("duckdb").warehouse.at(tmp_path_factory.mktemp("docs_site"))
     warehouse.dbt("docs", "generate")
-    return warehouse
+    return warehouse.work_dir / "target"
 
 
 @pytest.fixture(scope="module")
-def site_url(docs_site: Warehouse) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(docs_site.target_path))
+def site_url(docs_site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(docs_site))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -110,20 +113,20 @@ def _plain(markdown: str, words: int = 8) -> str:
     return " ".join(_words(first_paragraph).split()[:words])
 
 
-def _manifest(docs_site: Warehouse) -> dict[str, Any]:
-    return json.loads((docs_site.target_path / "manifest.json").read_text())
+def _manifest(docs_site: Path) -> dict[str, Any]:
+    return json.loads((docs_site / "manifest.json").read_text())
 
 
-def test_generated_site_documents_everything(docs_site: Warehouse) -> None:
+def test_generated_site_documents_everything(docs_site: Path) -> None:
     manifest = _manifest(docs_site)
-    catalog = json.loads((docs_site.target_path / "catalog.json").read_text())
+    catalog = json.loads((docs_site / "catalog.json").read_text())
     assert missing_descriptions(manifest) == []
     assert undeclared_columns(manifest, catalog) == []
 
 
 @pytest.mark.parametrize("unique_id", [FLOW_METADATA, KPI])
 def test_model_page_renders_its_descriptions(
-    docs_site: Warehouse, site_url: str, chromium: str, tmp_path: Path, unique_id: str
+    docs_site: Path, site_url: str, chromium: str, tmp_path: Path, unique_id: str
 ) -> None:
     node = _manifest(docs_site)["nodes"][unique_id]
     dom = _chromium(chromium, tmp_path / "profile", "--dump-dom", f"{site_url}#!/model/{unique_id}")

@@ -15,8 +15,6 @@ import generate_events
 import pytest
 from fxa_pipeline.generator.run import MANIFEST_NAME
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def generated(tmp_path: Path, hmac_key: str) -> tuple[Path, dict[str, Any]]:

@@ -16,24 +16,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import hostile_corpus as hc
 import pytest
+from conftest import property_examples
+from dbt_harness import TARGETS, Warehouse, base_environment, scratch_warehouse
+from fxa_pipeline.raw_schema import RAW_TABLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-REPO = Path(__file__).resolve().parents[2]
-LOADER = REPO / "scripts" / "load_events.py"
 HMAC_KEY = "hostile-test-key-7f3a9c"
 
 FILES = {
@@ -43,17 +39,12 @@ FILES = {
 }
 
 
-def run_loader(db: Path, *args: str | Path, env: dict[str, str] | None = None):
-    """scripts/load_events.py as cron runs it; DuckDB file `db` unless `env` names a target."""
-    target_env = env or {"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)}
-    return subprocess.run(
-        [sys.executable, str(LOADER), *map(str, args)],
-        env={**os.environ, "FXA_METRICS_UID_HMAC_KEY": HMAC_KEY, **target_env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+def run_loader(db: Path, *paths: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The loader (dbt_harness, in this process) on the DuckDB file `db`, or on the target
+    `env` names: (exit status, stdout + stderr)."""
+    env = env or {"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)}
+    warehouse_env = {**base_environment(), "FXA_METRICS_UID_HMAC_KEY": HMAC_KEY, **env}
+    return Warehouse(env["FXA_TARGET"], warehouse_env, db.parent).load_status(*paths)
 
 
 def write_lines(path: Path, lines: list[bytes]) -> None:
@@ -79,28 +70,6 @@ class RawTables:
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         return self.query(sql, params)[1]
-
-
-@contextmanager
-def scratch_target(target: str, tmp: Path) -> Iterator[dict[str, str]]:
-    """The loader environment of a fresh warehouse: a DuckDB file, or a Postgres database
-    created on the PG* server for this test and dropped after it."""
-    if target == "duckdb":
-        yield {"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(tmp / "hostile.duckdb")}
-        return
-    if not os.environ.get("PGHOST"):
-        pytest.skip("needs Postgres: set PGHOST, PGPORT, PGUSER, PGDATABASE")
-    import psycopg
-
-    admin_db = os.environ.get("PGDATABASE", "postgres")
-    name = f"{admin_db}_hostile_{secrets.token_hex(4)}"
-    with psycopg.connect(dbname=admin_db, autocommit=True) as con:
-        con.execute(f'create database "{name}"')
-    try:
-        yield {"FXA_TARGET": "postgres", "PGDATABASE": name}
-    finally:
-        with psycopg.connect(dbname=admin_db, autocommit=True) as con:
-            con.execute(f'drop database if exists "{name}" with (force)')
 
 
 class Stored:
@@ -143,12 +112,6 @@ class Stored:
         assert all(r and r.strip() for v in self.rejects.values() for r in v)
 
 
-TARGETS = [
-    pytest.param("duckdb", id="duckdb"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
 @pytest.fixture(scope="module", params=TARGETS)
 def corpus_load(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -160,10 +123,11 @@ def corpus_load(
     cases = {name: make() for name, make in FILES.items()}
     for name, file_cases in cases.items():
         write_lines(data / name, [case.line for case in file_cases])
-    with scratch_target(request.param, folder) as env:
-        done = run_loader(folder / "unused.duckdb", data, env=env)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "Traceback" not in done.stderr, done.stderr
+    with scratch_warehouse(request.param, folder) as warehouse:
+        env = {"FXA_TARGET": warehouse.target, **warehouse.env}
+        status, output = run_loader(folder / "unused.duckdb", data, env=env)
+        assert status == 0, output
+        assert "Traceback" not in output, output
         yield RawTables(env), data, cases
 
 
@@ -210,14 +174,7 @@ def test_injection_payloads_are_data_and_the_tables_survive(corpus_load) -> None
             "select table_name from information_schema.tables where table_schema = 'raw'"
         )
     }
-    assert tables == {
-        "flow_events",
-        "activity_events",
-        "rejected_lines",
-        "load_ledger",
-        "retracted_flow_events",
-        "retracted_activity_events",
-    }
+    assert tables == set(RAW_TABLES)  # none dropped, none created by a payload
     for payload in hc.PAYLOADS:
         expected = sum(
             1
@@ -251,8 +208,8 @@ def test_text_mode_file_opening_with_a_request_log_is_a_log(tmp_path: Path) -> N
     request = b'fxa-auth-server.INFO: request.summary {"path": "/v1/account/create", "t": 9}'
     write_lines(path, [request, f"fxa-auth-server.INFO: flowEvent {fields}".encode()])
     db = tmp_path / "text.duckdb"
-    done = run_loader(db, path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    status, output = run_loader(db, path)
+    assert status == 0, output
     raw = RawTables({"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)})
     assert raw.rows('select lines, loaded, rejected, ignored from "raw".load_ledger') == [
         (2, 1, 0, 1)
@@ -267,9 +224,9 @@ def test_csv_file_with_a_raw_uid_in_a_rejected_line_needs_the_key(tmp_path: Path
     write_lines(path, [hc.ACTIVITY_CSV.format(uid=hc.HMACED_UID, dev=hc.DEVICE_ID).encode(), line])
     db = tmp_path / "nokey.duckdb"
     env = {"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db), "FXA_METRICS_UID_HMAC_KEY": ""}
-    done = run_loader(db, path, env=env)
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "FXA_METRICS_UID_HMAC_KEY" in done.stderr
+    status, output = run_loader(db, path, env=env)
+    assert status == 2, output
+    assert "FXA_METRICS_UID_HMAC_KEY" in output
     raw = RawTables({"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)})
     for table in ("flow_events", "activity_events", "rejected_lines", "load_ledger"):
         assert raw.rows(f'select count(*) from "raw".{table}') == [(0,)], table
@@ -283,7 +240,6 @@ def _valid_log_lines(n: int) -> list[bytes]:
     return lines
 
 
-@pytest.mark.integration
 def test_gzip_cut_short_fails_as_a_whole_and_the_rest_loads(tmp_path: Path) -> None:
     data = tmp_path / "in"
     data.mkdir()
@@ -294,17 +250,17 @@ def test_gzip_cut_short_fails_as_a_whole_and_the_rest_loads(tmp_path: Path) -> N
     (data / "c-garbage-after-header.log.gz").write_bytes(whole[:10] + b"\x00garbage" * 100)
     (data / "d-good.log.gz").write_bytes(gzip.compress(b"\n".join(lines[:10]) + b"\n"))
     db = tmp_path / "gz.duckdb"
-    done = run_loader(db, data)
-    assert done.returncode == 1, done.stdout + done.stderr  # a failed file fails the run
-    assert "Traceback" not in done.stderr, done.stderr
+    status, output = run_loader(db, data)
+    assert status == 1, output  # a failed file fails the run
+    assert "Traceback" not in output, output
     cut = str((data / "a-cut.log.gz").resolve())
-    error_lines = [line for line in done.stderr.splitlines() if cut in line]
-    assert error_lines, done.stderr
+    error_lines = [line for line in output.splitlines() if cut in line and "error" in line]
+    assert error_lines, output
     assert "truncated" in error_lines[0] and "after line" in error_lines[0], error_lines
     read = int(error_lines[0].split("after line ")[1].split(";")[0].split()[0])
     assert 0 < read < len(lines)
     for bad in ("b-header-only.log.gz", "c-garbage-after-header.log.gz"):
-        assert str((data / bad).resolve()) in done.stderr
+        assert str((data / bad).resolve()) in output
     with duckdb.connect(str(db), read_only=True) as con:
         ledger = con.execute(
             'select file_name, lines, loaded, rejected, ignored from "raw".load_ledger'
@@ -316,8 +272,8 @@ def test_gzip_cut_short_fails_as_a_whole_and_the_rest_loads(tmp_path: Path) -> N
     (data / "a-cut.log.gz").write_bytes(whole)
     (data / "b-header-only.log.gz").unlink()
     (data / "c-garbage-after-header.log.gz").unlink()
-    done = run_loader(db, data)
-    assert done.returncode == 0, done.stdout + done.stderr
+    status, output = run_loader(db, data)
+    assert status == 0, output
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute('select count(*) from "raw".flow_events').fetchone() == (20010,)
 
@@ -337,12 +293,12 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
     (data / "bom.log").write_bytes(b"\xef\xbb\xbf" + b"\n".join(_valid_log_lines(2)) + b"\n")
     db = tmp_path / "empty.duckdb"
     for _ in range(2):  # and again: still empty, still not in the ledger
-        done = run_loader(db, data)
-        assert done.returncode == 0, done.stdout + done.stderr
+        status, output = run_loader(db, data)
+        assert status == 0, output
         empties = ("empty.log", "empty.log.gz", "newlines.log", "spaces-crlf.csv", "bom-only.log")
         for name in empties:
-            assert f"{(data / name).resolve()}: empty, nothing to load" in done.stdout
-        assert "already loaded as" not in done.stdout
+            assert f"{(data / name).resolve()}: empty, nothing to load" in output
+        assert "already loaded as" not in output
         with duckdb.connect(str(db), read_only=True) as con:
             ledger = dict(
                 (Path(name).name, (lines, loaded, rejected, ignored))
@@ -353,9 +309,9 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
         assert ledger == {"no-final-newline.log": (3, 3, 0, 0), "bom.log": (2, 2, 0, 0)}
     # A loaded file that became empty keeps its rows, with a warning.
     (data / "bom.log").write_bytes(b"")
-    done = run_loader(db, data / "bom.log")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "is empty now but was loaded" in done.stderr
+    status, output = run_loader(db, data / "bom.log")
+    assert status == 0, output
+    assert "is empty now but was loaded" in output
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute('select count(*) from "raw".flow_events').fetchone() == (5,)
 
@@ -412,24 +368,12 @@ def csv_line(draw: st.DrawFn) -> bytes:
 
 def _load_and_check(lines: list[bytes], suffix: str) -> None:
     """Load one file in-process (fast) into a fresh DuckDB and check the invariants."""
-    import load_events  # scripts/load_events.py, on the path through pyproject's pythonpath
-
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / f"property{suffix}"
         write_lines(file, lines)
         db = Path(tmp) / "p.duckdb"
-        env = {"FXA_DUCKDB_PATH": str(db), "FXA_METRICS_UID_HMAC_KEY": HMAC_KEY}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            status = load_events.main(["--target", "duckdb", str(file)])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        assert status == 0
+        status, output = run_loader(db, file)
+        assert status == 0, output
         stored = Stored(RawTables({"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)}), file)
         stored.check_accounting(len(lines))
         for number in range(1, len(lines) + 1):
@@ -437,7 +381,7 @@ def _load_and_check(lines: list[bytes], suffix: str) -> None:
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=20,
+    max_examples=property_examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -39,7 +39,6 @@ from dbt_harness import (
     LogSet,
     Warehouse,
     differences_from_full_rebuild,
-    generate_logs,
     log_files,
     scratch_warehouse,
 )
@@ -300,9 +299,9 @@ CASES = [
 ] + [pytest.param("postgres", "everything", id="postgres-everything", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(scope="module")
-def generated_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_logs(tmp_path_factory.mktemp("scenario-logs") / "logs", LOGS)
+@pytest.fixture
+def generated_logs(log_sets: Callable[[LogSet], Path]) -> Path:
+    return log_sets(LOGS)
 
 
 @pytest.mark.integration

@@ -12,18 +12,16 @@ cron run alerts without failing. The expectations below are computed by hand fro
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_harness import Warehouse, base_environment
 from fxa_pipeline.raw_schema import RAW_TABLES, create_all_sql
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
 
 FLOW_GUARD = "raw_flow_events_daily_row_count_within_factor_of_trailing_median"
 ACTIVITY_GUARD = "raw_activity_events_daily_row_count_within_factor_of_trailing_median"
@@ -86,39 +84,10 @@ def _make_db(path: Path, tables: dict[str, list[tuple]]) -> None:
         con.close()
 
 
-_MANIFEST: dict[str, object] = {}
-
-
 def _dbt(tmp: Path, db: Path, *args: str) -> bool:
-    """Run dbt in this process on a manifest parsed once (a dbt subprocess per call would spend
-    most of its time importing dbt and parsing); returns whether dbt succeeded."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
-
-    env = {
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PROFILES_DIR": str(REPO),
-        "FXA_DUCKDB_PATH": str(db),
-        "FXA_TARGET": "duckdb",
-    }
-    common = ["--project-dir", str(REPO), "--target-path", str(tmp / "target")]
-    common += ["--log-path", str(tmp / "logs"), "--quiet"]
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        if "manifest" not in _MANIFEST:
-            parsed = dbtRunner().invoke(["parse", *common])
-            assert parsed.success, parsed.exception
-            _MANIFEST["manifest"] = parsed.result
-        result = dbtRunner(manifest=_MANIFEST["manifest"]).invoke([*args, *common])
-        return bool(result.success)
-    finally:
-        DuckDBConnectionManager.close_all_connections()  # release the file
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    """Run dbt (dbt_harness: in this process, the project parsed once); whether it succeeded."""
+    env = {**base_environment(), "FXA_DUCKDB_PATH": str(db)}
+    return bool(Warehouse("duckdb", env, tmp).dbt_result(*args).success)
 
 
 def _guard_results(tmp: Path, db: Path, *extra: str) -> dict[str, tuple[str, int]]:
@@ -132,7 +101,8 @@ def _guard_results(tmp: Path, db: Path, *extra: str) -> dict[str, tuple[str, int
 
 @pytest.fixture(scope="module")
 def dbt_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One target/ for the module, so later dbt runs parse partially."""
+    """One folder for the module's database file and dbt's target/ (one database name: the
+    project is parsed once)."""
     return tmp_path_factory.mktemp("guards")
 
 

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import duckdb
-from conftest import FLOW_A, UID_A
+from conftest import FLOW_A, UID_A, property_examples
 from fxa_pipeline.loader import Loader
 from fxa_pipeline.parsing import parse_csv_line
 from fxa_pipeline.sinks import DuckDBSink
@@ -80,7 +80,11 @@ def env() -> _Env:
     return _ENV
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=property_examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(content=raw_files, chunk=st.sampled_from([1, 64, 1 << 20]))
 @example(content=b"\x1f\x8b", chunk=1)  # gzip magic, no gzip stream: found by hypothesis
 @example(content=b"", chunk=1)  # empty: skipped

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlfluff
+from conftest import property_examples
 from fxa_pipeline import redshift_copy as rc
 from fxa_pipeline.raw_schema import (
     RAW_TABLES,
@@ -126,7 +127,7 @@ def test_encode_value_types_and_refusals():
 STORABLE_TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
 
 
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=property_examples(200), deadline=None)
 @given(st.lists(st.one_of(st.none(), STORABLE_TEXT)))
 def test_any_nul_free_text_round_trips(values):
     columns = tuple(Column(f"c{i}", "text") for i in range(len(values) + 1))

@@ -300,32 +300,22 @@ def test_daily_load_quality_model_is_preferred(
 
 @pytest.mark.postgres
 def test_report_on_postgres(
-    postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     """The same page from a Postgres warehouse (sums come back as numeric there)."""
     import psycopg
-    from psycopg.conninfo import make_conninfo
 
-    database = f"fxa_report_test_{os.getpid()}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as con:
-        con.execute(f'drop database if exists "{database}"')
-        con.execute(f'create database "{database}"')
-    try:
-        with psycopg.connect(make_conninfo(postgres_dsn, dbname=database)) as con:
-            for sql, params in warehouse_statements():
-                con.execute(sql.replace("?", "%s"), params)
-        monkeypatch.setenv("PGDATABASE", database)
-        out = tmp_path / "pg.html"
-        assert report.main(["--target", "postgres", "--out", str(out)]) == 0
-        assert capsys.readouterr().out.strip() == str(out.resolve())
-        html = out.read_text(encoding="utf-8")
-        assert f"Postgres {os.environ.get('PGUSER', 'postgres')}@" in html
-        assert len(svgs(html)) == len(CHART_TITLES)
-        assert "not built yet" not in html
-        assert_tables(html)
-    finally:
-        with psycopg.connect(postgres_dsn, autocommit=True) as con:
-            con.execute(f'drop database if exists "{database}" with (force)')
+    with psycopg.connect(dbname=postgres_database) as con:
+        for sql, params in warehouse_statements():
+            con.execute(sql.replace("?", "%s"), params)
+    out = tmp_path / "pg.html"
+    assert report.main(["--target", "postgres", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out.resolve())
+    html = out.read_text(encoding="utf-8")
+    assert f"Postgres {os.environ.get('PGUSER', 'postgres')}@" in html
+    assert len(svgs(html)) == len(CHART_TITLES)
+    assert "not built yet" not in html
+    assert_tables(html)
 
 
 def test_missing_database_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
@@ -417,6 +407,7 @@ def png_colours(png: bytes) -> int:
     return len(colours)
 
 
+@pytest.mark.integration
 def test_page_renders_in_headless_chromium(page: tuple[Path, str], tmp_path: Path) -> None:
     binary = find_chromium()
     html_path, _ = page

@@ -6,14 +6,11 @@ or after 2026-11-27 - (K - 1) days).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from dbt_harness import Warehouse, base_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 MODELS = [
     "flow_events",
     "flow_metadata",
@@ -34,29 +31,25 @@ INLINE = (
 pytestmark = pytest.mark.integration
 
 
-def compile_inline(vars_yaml: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    dbt = Path(sys.executable).parent / "dbt"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(ROOT),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "FXA_DUCKDB_PATH": str(tmp_path / "retention.duckdb"),
-    }
-    argv = [str(dbt), "--quiet", "compile", "--target", "duckdb", "--inline", INLINE]
-    argv += ["--vars", vars_yaml, "--target-path", str(tmp_path / "target")]
-    return subprocess.run(
-        argv,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def compile_inline(vars_yaml: str, tmp_path: Path) -> tuple[bool, str]:
+    """`dbt compile --inline` of INLINE with `vars_yaml` (dbt_harness, in this process):
+    (success, the compiled SQL or the error)."""
+    env = {**base_environment(), "FXA_DUCKDB_PATH": str(tmp_path / "retention.duckdb")}
+    warehouse = Warehouse("duckdb", env, tmp_path)
+    try:
+        result = warehouse.dbt_result("compile", "--inline", INLINE, "--vars", vars_yaml)
+    except AssertionError as error:  # the project does not even parse with these vars
+        return False, str(error)
+    if not result.success:
+        nodes = getattr(result.result, "results", None) or []
+        return False, " ".join([str(result.exception), *(str(n.message) for n in nodes)])
+    (node,) = result.result.results
+    return True, node.node.compiled_code
 
 
-def rendered(stdout: str) -> dict[str, str]:
+def rendered(sql: str) -> dict[str, str]:
     out = {}
-    for line in stdout.splitlines():
+    for line in sql.splitlines():
         if line.startswith("-- "):
             name, _, sql = line[3:].partition(":")
             out[name] = " ".join(sql.split())
@@ -64,14 +57,14 @@ def rendered(stdout: str) -> dict[str, str]:
 
 
 def test_effective_retention_and_cutoffs(tmp_path):
-    result = compile_inline(
+    ok, compiled = compile_inline(
         "{retention_days: {flow_events: 30, activity_events: 400,"
         " daily_activity_per_device: 500, daily_multi_device_users: 90,"
         " flow_events_sampled_10: 365}, retention_reference_date: '2026-11-27'}",
         tmp_path,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    sql = rendered(result.stdout)
+    assert ok, compiled
+    sql = rendered(compiled)
     assert sql == {
         # whole flows: those without an event on or after the cut-off
         "flow_events": 'delete from "analytics"."flow_events"'
@@ -104,16 +97,15 @@ def test_effective_retention_and_cutoffs(tmp_path):
 
 
 def test_default_keeps_everything_and_bad_values_are_refused(tmp_path):
-    result = compile_inline("{}", tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert set(rendered(result.stdout).values()) == {""}
+    ok, compiled = compile_inline("{}", tmp_path)
+    assert ok, compiled
+    assert set(rendered(compiled).values()) == {""}
 
-    too_short = compile_inline(
-        "{retention_days: {daily_activity_per_device: 5}}", tmp_path
-    )  # 5 days leave daily_multi_device_users no day with a whole 5-day window
-    assert too_short.returncode != 0
-    assert "too few for the 5-day window" in too_short.stdout + too_short.stderr
+    # 5 days leave daily_multi_device_users no day with a whole 5-day window
+    ok, error = compile_inline("{retention_days: {daily_activity_per_device: 5}}", tmp_path)
+    assert not ok
+    assert "too few for the 5-day window" in error
 
-    zero = compile_inline("{retention_days: {flow_events: 0}}", tmp_path)
-    assert zero.returncode != 0
-    assert "whole number of days >= 1" in zero.stdout + zero.stderr
+    ok, error = compile_inline("{retention_days: {flow_events: 0}}", tmp_path)
+    assert not ok
+    assert "whole number of days >= 1" in error

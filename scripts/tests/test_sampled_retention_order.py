@@ -1,6 +1,6 @@
 """Sampled models and retention under shuffled incremental loads equal a full rebuild.
 
-Files of a generated log folder are loaded in three shuffled batches with `dbt run` of the
+Files of the standard generated log set are loaded in three shuffled batches with `dbt run` of the
 marts (sampled ones included) after each, under a retention that trims every kind of table
 (vars below, reference date fixed). Every row of every mart must then equal a
 `--full-refresh` build, and the data tests (sampled_by_cohort included: whole flows and users,
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dbt_harness import LogSet, generate_logs, log_files, scratch_warehouse
+from dbt_harness import STANDARD_LOGS, TARGETS, LogSet, log_files, scratch_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -45,24 +46,20 @@ SELECT = ["--select", "models/staging", "models/marts", "--vars", VARS]
 TIME_COLUMN = {"flow_events": 0, "activity_events": 0, "daily_multi_device_users": 0}
 
 
-@pytest.mark.parametrize(
-    "target",
-    [pytest.param("duckdb"), pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def test_sampled_and_retained_tables_equal_full_refresh(target: str, tmp_path: Path) -> None:
-    logs = generate_logs(
-        tmp_path / "logs", LogSet(days=3, flows_per_day=300, seed=5, legacy_days=1)
-    )
-    files = log_files(logs)
+@pytest.mark.parametrize("target", TARGETS)
+def test_sampled_and_retained_tables_equal_full_refresh(
+    target: str, tmp_path: Path, log_sets: Callable[[LogSet], Path]
+) -> None:
+    files = log_files(log_sets(STANDARD_LOGS))
     random.Random(5).shuffle(files)
     models = PARENTS + SAMPLES
 
     with scratch_warehouse(target, tmp_path / "work") as warehouse:
+        warehouse.dbt("seed", "--vars", VARS)  # flow_metadata reads the flow_view_kinds seed
         for batch in (files[0::3], files[1::3], files[2::3]):  # 3 loads keep CI time down
             warehouse.load(*batch)
             warehouse.dbt("run", *SELECT)
         incremental = {model: warehouse.rows(model) for model in models}
-        warehouse.dbt("seed")
         warehouse.dbt("test", *SELECT, "--exclude", "test_type:unit")
         warehouse.dbt("run", "--full-refresh", *SELECT)
         full = {model: warehouse.rows(model) for model in models}

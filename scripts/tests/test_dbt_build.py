@@ -1,0 +1,36 @@
+"""`dbt build` passes, unit tests and data tests included, on DuckDB and on Postgres, on a fresh
+and on a grown warehouse.
+
+The session's built warehouse of each target (conftest.py, dbt_harness.build_standard_warehouse)
+loads the first half of the standard generated log set, runs `dbt seed` and `dbt run --empty`
+(a unit test reads its model's relation for the column types) and `dbt build`; then loads the
+other half (the rest of the days and the legacy CSV day, older than all of them) and runs
+`dbt build` again, so that every model's incremental path and every test also run on a grown
+warehouse. Both builds must succeed, and each must have run models, unit tests and data tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+from dbt_harness import TARGETS, BuiltWarehouse
+
+# What the standard warehouse's two builds run, at least (the project has more of each).
+AT_LEAST = {"model": 20, "seed": 3, "unit_test": 20, "test": 100}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dbt_build_passes_on_a_fresh_and_a_grown_warehouse(
+    built_warehouse: BuiltWarehouse,
+) -> None:
+    assert [run.label for run in built_warehouse.builds] == ["fresh", "grown"]
+    for run in built_warehouse.builds:
+        assert run.success, (
+            f"dbt build on the {run.label} warehouse failed: {run.exception}\n"
+            + "\n".join(run.problems)
+        )
+        for resource_type, minimum in AT_LEAST.items():
+            ran = run.count(resource_type)
+            assert ran >= minimum, f"{run.label} build ran {ran} {resource_type}(s)"
+    fresh, grown = (run.row_counts for run in built_warehouse.builds)
+    for table in ("flow_events", "flow_metadata", "activity_events", "kpi_flow_funnel_daily"):
+        assert 0 < fresh.get(table, 0) < grown.get(table, 0), (table, fresh, grown)
