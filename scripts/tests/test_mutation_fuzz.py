@@ -334,10 +334,10 @@ def scratch_target(name: str, folder: Path) -> Iterator[Target]:
     if name == "duckdb":
         yield Target(name, {"FXA_DUCKDB_PATH": str(folder / "fuzz.duckdb")})
         return
-    from test_hostile_input import scratch_target as scratch_postgres
+    from dbt_harness import scratch_postgres_database
 
-    with scratch_postgres("postgres", folder) as environment:
-        yield Target(name, {"PGDATABASE": environment["PGDATABASE"]})
+    with scratch_postgres_database("fuzz") as database:
+        yield Target(name, {"PGDATABASE": database})
 
 
 TARGETS = [
