@@ -116,10 +116,25 @@ docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 # --- daily cron run ----------------------------------------------------------------------
+# Optional: FULL_REFRESH=1, VARS='<yaml>' (dbt --vars), SELECT='<spec>' (dbt build --select),
+# TARGET_PATH=<dir> (dbt's artifacts; else $DBT_TARGET_PATH, else target/), LOG_FILE=<file>.
+# The values reach the script through the environment, so that quotes and spaces in them
+# (YAML, selection specs) need no escaping here.
 .PHONY: daily
-daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET=]
-	@test -n "$(LOGS)" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift]" >&2; exit 2; }
-	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) "$(LOGS)"
+daily: export DAILY_LOGS := $(LOGS)
+daily: export DAILY_VARS := $(VARS)
+daily: export DAILY_SELECT := $(SELECT)
+daily: export DAILY_TARGET_PATH := $(TARGET_PATH)
+daily: export DAILY_LOG_FILE := $(LOG_FILE)
+daily: ## cron: load LOGS=<folder>, dbt source freshness, dbt build; one summary line [TARGET= FULL_REFRESH=1 VARS= SELECT= TARGET_PATH= LOG_FILE=]
+	@test -n "$$DAILY_LOGS" || { echo "usage: make daily LOGS=<folder> [TARGET=duckdb|postgres|redshift] [FULL_REFRESH=1] [VARS='<yaml>'] [SELECT='<spec>'] [TARGET_PATH=<dir>] [LOG_FILE=<file>]" >&2; exit 2; }
+	@$(PY) scripts/daily_run.py $(if $(TARGET),--target $(TARGET)) \
+		$(if $(filter-out 0,$(FULL_REFRESH)),--full-refresh) \
+		$(if $(VARS),--vars "$$DAILY_VARS") \
+		$(if $(SELECT),--select "$$DAILY_SELECT") \
+		$(if $(TARGET_PATH),--target-path "$$DAILY_TARGET_PATH") \
+		$(if $(LOG_FILE),--log-file "$$DAILY_LOG_FILE") \
+		"$$DAILY_LOGS"
 
 # --- performance -------------------------------------------------------------------------
 .PHONY: bench

@@ -1,8 +1,8 @@
 {#
     Redash chart "Time taken for device connection" (dashboard: FxA device connection): p50
     and p90 seconds from flow.begin to flow.complete per day, one line per service (Sync
-    flows without a service parameter shown as `sync (no service)`), for the services with
-    the most completed flows.
+    flows without a service parameter shown as `sync (no service)`; a relier by its name from
+    the oauth_services seed when it has one), for the services with the most completed flows.
 #}
 
 with
@@ -11,7 +11,7 @@ connection_times as (
 
     select
         day,
-        coalesce(service, 'sync (no service)') as service,
+        coalesce(service_name, service, 'sync (no service)') as service,
         completed_flows,
         p50_seconds,
         p90_seconds

@@ -1,7 +1,7 @@
 {#
     Redash chart "Engagement ratio" (dashboard: FxA engagement): DAU / MAU per day, with the
-    two counts for the tooltip. Days whose 28-day window starts before the first day of data
-    are flagged: their MAU is understated.
+    two counts for the tooltip, and `full_window`: false on the warm-up days whose 28-day
+    window starts before the first loaded day (their MAU is understated): grey them out.
 #}
 
 with
@@ -12,17 +12,9 @@ engagement as (
         day,
         daily_active_users,
         monthly_active_users,
-        engagement_ratio
+        engagement_ratio,
+        full_window
     from {{ ref('kpi_engagement_ratio_daily') }}
-
-),
-
-first_full_window as (
-
-    select
-        {{ dbt.dateadd('day', var('monthly_active_window_days') - 1, 'min(day)') }}
-            as first_day
-    from engagement
 
 ),
 
@@ -33,9 +25,8 @@ final as (
         engagement.daily_active_users,
         engagement.monthly_active_users,
         engagement.engagement_ratio,
-        engagement.day < first_full_window.first_day as window_truncated
+        engagement.full_window
     from engagement
-    cross join first_full_window
 
 )
 

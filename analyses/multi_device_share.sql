@@ -1,7 +1,8 @@
 {#
     Redash chart "Multi-device usage" (dashboard: FxA multi-device usage): share of the day's
     device users who were also active on another device in the preceding
-    `multi_device_window_days` days, with the counts for the tooltip.
+    `multi_device_window_days` days, with the counts for the tooltip, and `full_window`: false
+    on the warm-up days whose window reaches before the first loaded day: grey them out.
 #}
 
 with
@@ -12,7 +13,8 @@ final as (
         day,
         device_users,
         multi_device_users,
-        multi_device_share
+        multi_device_share,
+        full_window
     from {{ ref('kpi_multi_device_usage_daily') }}
 
 )

@@ -1,18 +1,26 @@
 """The daily production run, for cron: load new log files, check freshness, build, summarise.
 
-    python scripts/daily_run.py [--target NAME] LOGS_FOLDER      (or: make daily LOGS=...)
+    python scripts/daily_run.py [--target NAME] [--full-refresh] [--vars YAML] [--select SPEC]
+        [--target-path DIR] [--log-file FILE] LOGS_FOLDER          (or: make daily LOGS=...)
 
 Steps, stopping at the first that fails:
 1. `load`      scripts/load_events.py --target NAME LOGS_FOLDER (files already in the ledger
                are skipped, so rerunning the same folder only loads what is new);
-2. `freshness` dbt source freshness (the raw tables' `loaded_at` against the sources' limits);
+2. `freshness` dbt source freshness (the raw tables' `loaded_at` against the sources' limits;
+               `--vars` applies, the limits are vars);
 3. `build`     dbt build --exclude-resource-type unit_test (models, snapshots, seeds and data
-               tests; unit tests are CI's job and need no production data).
+               tests; unit tests are CI's job and need no production data), plus
+               `--full-refresh`, `--vars` and `--select` when given.
 
-Every step's own output goes to a log file (default logs/daily/<UTC time>.log). Standard
-output gets exactly one summary line (what cron mails), then, when a step failed, the last
-lines of that step's output. The exit status is 0 only when every step succeeded; freshness
-or test warnings are reported in the line but do not fail the run. See docs/operations.md.
+dbt runs without colours and writes its artifacts to one folder, the target path
+(`--target-path`, else $DBT_TARGET_PATH, else <project>/target); the summary reads
+`sources.json` and `run_results.json` from there and from nowhere else.
+
+Every step's own output goes to a log file (default logs/daily/<UTC time>.log), terminal
+escape sequences removed. Standard output gets exactly one summary line (what cron mails),
+naming the tests and models that warned or failed, then, when a step failed, the last lines
+of that step's output. The exit status is 0 only when every step succeeded; freshness or
+test warnings are reported in the line but do not fail the run. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -22,20 +30,51 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARGET_DIR = PROJECT_ROOT / "target"
 TAIL_LINES = 20
+# At most this many names per status in the summary line ("+N more" for the rest; the log
+# file has every result).
+MAX_NAMES = 10
 
 # A runner executes one step: (argv, log file) -> exit status.
 Runner = Callable[[Sequence[str], Path], int]
+
+# Terminal escape sequences (ECMA-48): CSI (colours, cursor moves: ESC [ parameters final),
+# OSC (titles, links: ESC ] text, then BEL or ESC backslash), and the others (ESC, optional
+# intermediate bytes, a final byte: charset selection ESC ( B, ESC 7, ESC M, ...).
+ESCAPE_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])"
+)
+
+
+def plain(text: str) -> str:
+    """`text` without terminal escape sequences, nor any stray escape character left over."""
+    return ESCAPE_SEQUENCE.sub("", text).replace("\x1b", "")
+
+
+@dataclass(frozen=True)
+class DbtOptions:
+    """What the operator passes through to dbt."""
+
+    full_refresh: bool = False
+    vars: str | None = None  # a YAML mapping, as dbt's --vars takes it
+    select: str | None = None  # a dbt selection spec for the build
+
+
+NO_OPTIONS = DbtOptions()
 
 
 @dataclass(frozen=True)
@@ -76,13 +115,18 @@ class StepResult:
 
 @dataclass
 class RunReport:
+    """What the summary line says. `freshness` / `build` are None when dbt left no results
+    file for a step that ran (shown as `?`); `*_names` name the results by status."""
+
     target: str
     day: dt.date
     files_found: int
     steps: list[StepResult] = field(default_factory=list)
     load: LoadTotals | None = None
-    freshness: Counter[str] = field(default_factory=Counter)
-    build: Counter[str] = field(default_factory=Counter)
+    freshness: Counter[str] | None = field(default_factory=Counter)
+    build: Counter[str] | None = field(default_factory=Counter)
+    freshness_names: dict[str, list[str]] = field(default_factory=dict)
+    build_names: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -107,10 +151,33 @@ def duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def _counts(counter: Counter[str], order: Sequence[str]) -> str:
-    shown = [f"{counter[key]} {key}" for key in order if counter[key]]
-    shown += [f"{n} {key}" for key, n in sorted(counter.items()) if key not in order and n]
+def _named(names: Sequence[str]) -> str:
+    """' (a, b)' for the names of one status, at most MAX_NAMES of them; '' for none."""
+    if not names:
+        return ""
+    shown = list(names[:MAX_NAMES])
+    if len(names) > MAX_NAMES:
+        shown.append(f"+{len(names) - MAX_NAMES} more")
+    return f" ({', '.join(shown)})"
+
+
+def _counts(
+    counter: Counter[str] | None,
+    order: Sequence[str],
+    names: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """'3 ok, 1 warn (name)': the counts by status, `order` first; '?' without results."""
+    if counter is None:
+        return "?"
+    names = names or {}
+    keys = [key for key in order if counter[key]]
+    keys += [key for key in sorted(counter) if key not in order and counter[key]]
+    shown = [f"{counter[key]} {key}{_named(names.get(key, ()))}" for key in keys]
     return ", ".join(shown) if shown else "none"
+
+
+# Statuses whose results the summary line names (the others are only counted).
+NAMED_STATUSES = ("warn", "error", "runtime error")
 
 
 def summary_line(report: RunReport) -> str:
@@ -122,31 +189,74 @@ def summary_line(report: RunReport) -> str:
         parts.append("loaded ?")
     else:
         load = report.load
-        failed = f", {load.files_failed} failed" if load.files_failed else ""
-        parts.append(f"files {report.files_found} ({load.files_loaded} new{failed})")
+        failed_files = f", {load.files_failed} failed" if load.files_failed else ""
+        parts.append(f"files {report.files_found} ({load.files_loaded} new{failed_files})")
         parts.append(
             f"loaded {human(load.loaded)} rejected {human(load.rejected)} "
             f"ignored {human(load.ignored)}"
         )
     ran = {step.name for step in report.steps}
     if "freshness" in ran:
-        parts.append("freshness " + _counts(report.freshness, ("pass", "warn", "error")))
+        counts = _counts(report.freshness, ("pass", "warn", "error"), report.freshness_names)
+        parts.append("freshness " + counts)
     if "build" in ran:
-        parts.append("build " + _counts(report.build, ("ok", "warn", "error", "skipped")))
+        counts = _counts(report.build, ("ok", "warn", "error", "skipped"), report.build_names)
+        parts.append("build " + counts)
     parts.append(duration(report.seconds))
-    return " | ".join(parts)
+    return plain(" | ".join(parts))
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading what dbt and the loader left behind
 
 
+@dataclass(frozen=True)
+class Results:
+    """The results of one dbt command: counts by (summary) status, and names by status."""
+
+    counts: Counter[str]
+    names: dict[str, list[str]]
+
+
+def result_name(unique_id: str) -> str:
+    """The readable name of a dbt node: a test's or model's name, a source's `source.table`.
+
+    test.fxa_metrics.not_null_x_day.5f2a -> not_null_x_day; model.fxa_metrics.x -> x;
+    source.fxa_metrics.fxa.load_ledger -> fxa.load_ledger.
+    """
+    parts = unique_id.split(".")
+    if len(parts) < 3:
+        return unique_id
+    if parts[0] == "test":
+        return parts[2]
+    return ".".join(parts[2:])
+
+
+def read_results(path: Path, statuses: Mapping[str, str] | None = None) -> Results | None:
+    """Counts and names of the results in a dbt artifact (run_results.json, sources.json),
+    each status mapped through `statuses`, exposures left out; None when the file does not
+    exist."""
+    if not path.exists():
+        return None
+    statuses = statuses or {}
+    counts: Counter[str] = Counter()
+    names: dict[str, list[str]] = {}
+    for result in json.loads(path.read_text()).get("results", []):
+        unique_id = result.get("unique_id")
+        if str(unique_id).startswith("exposure."):
+            continue  # a dashboard dbt lists as `no-op`: nothing is built or tested
+        status = str(result.get("status"))
+        status = statuses.get(status, status)
+        counts[status] += 1
+        if status in NAMED_STATUSES and unique_id:
+            names.setdefault(status, []).append(plain(result_name(str(unique_id))))
+    return Results(counts, {status: sorted(found) for status, found in names.items()})
+
+
 def freshness_counts(sources_json: Path) -> Counter[str]:
     """Counts of source freshness results by status (pass, warn, error, runtime error)."""
-    if not sources_json.exists():
-        return Counter()
-    results = json.loads(sources_json.read_text()).get("results", [])
-    return Counter(str(result.get("status")) for result in results)
+    results = read_results(sources_json)
+    return results.counts if results else Counter()
 
 
 _BUILD_STATUS = {"success": "ok", "pass": "ok", "fail": "error", "runtime error": "error"}
@@ -154,10 +264,8 @@ _BUILD_STATUS = {"success": "ok", "pass": "ok", "fail": "error", "runtime error"
 
 def build_counts(run_results_json: Path) -> Counter[str]:
     """Counts of dbt build results: ok (success/pass), warn, error (error/fail), skipped."""
-    if not run_results_json.exists():
-        return Counter()
-    results = json.loads(run_results_json.read_text()).get("results", [])
-    return Counter(_BUILD_STATUS.get(str(r.get("status")), str(r.get("status"))) for r in results)
+    results = read_results(run_results_json, _BUILD_STATUS)
+    return results.counts if results else Counter()
 
 
 def count_files(folder: Path) -> int:
@@ -175,14 +283,37 @@ def count_files(folder: Path) -> int:
 # Running
 
 
-def run_subprocess(argv: Sequence[str], log: Path) -> int:
-    """Run one step with its output appended to the log file."""
+def step_environment(target_dir: Path) -> dict[str, str]:
+    """What every step runs with on top of the inherited environment: dbt's artifacts in
+    `target_dir`, and no colours (on the console nor in dbt's own log file)."""
+    return {
+        "DBT_TARGET_PATH": str(target_dir),
+        "DBT_USE_COLORS": "false",
+        "DBT_USE_COLORS_FILE": "false",
+        "NO_COLOR": "1",
+    }
+
+
+def run_subprocess(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> int:
+    """Run one step with its output (escape sequences removed) appended to the log file."""
+    env = dict(env or {})
+    shown = [f"{name}={shlex.quote(value)}" for name, value in env.items()]
     with log.open("a", encoding="utf-8") as out:
-        out.write(f"\n$ {' '.join(argv)}\n")
+        out.write(plain(f"\n$ {' '.join([*shown, shlex.join(argv)])}\n"))
         out.flush()
-        return subprocess.run(
-            list(argv), cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, check=False
-        ).returncode
+        with subprocess.Popen(
+            list(argv),
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ) as process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                out.write(plain(raw.decode("utf-8", errors="replace")))
+                out.flush()
+            return process.wait()
 
 
 def _tool(name: str) -> str:
@@ -190,20 +321,41 @@ def _tool(name: str) -> str:
     return str(beside_python) if beside_python.exists() else name
 
 
-def steps(target: str, logs: Path) -> list[tuple[str, list[str]]]:
+def steps(target: str, logs: Path, options: DbtOptions = NO_OPTIONS) -> list[tuple[str, list[str]]]:
     dbt = _tool("dbt")
     loader = str(PROJECT_ROOT / "scripts" / "load_events.py")
+    vars_args = ["--vars", options.vars] if options.vars else []
+    build = [dbt, "build", "--target", target, "--exclude-resource-type", "unit_test"]
+    build += ["--full-refresh"] if options.full_refresh else []
+    build += vars_args
+    build += ["--select", options.select] if options.select else []
     return [
         ("load", [sys.executable, loader, "--target", target, str(logs)]),
-        ("freshness", [dbt, "source", "freshness", "--target", target]),
-        ("build", [dbt, "build", "--target", target, "--exclude-resource-type", "unit_test"]),
+        ("freshness", [dbt, "source", "freshness", "--target", target, *vars_args]),
+        ("build", build),
     ]
+
+
+# The dbt artifact each dbt step is summarised from, in the target path.
+ARTIFACTS = {"freshness": "sources.json", "build": "run_results.json"}
 
 
 def tail(log: Path, lines: int = TAIL_LINES) -> list[str]:
     if not log.exists():
         return []
-    return log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    text = plain(log.read_text(encoding="utf-8", errors="replace"))
+    return text.splitlines()[-lines:]
+
+
+def target_path(option: Path | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """dbt's artifact folder: `--target-path` (relative to the current directory), else
+    $DBT_TARGET_PATH (relative to the project, as dbt reads it), else <project>/target."""
+    if option is not None:
+        return option.resolve()
+    from_env = environ.get("DBT_TARGET_PATH")
+    if from_env:
+        return (PROJECT_ROOT / from_env).resolve()
+    return DEFAULT_TARGET_DIR
 
 
 def run(
@@ -211,35 +363,63 @@ def run(
     logs: Path,
     log_file: Path,
     *,
-    runner: Runner = run_subprocess,
+    runner: Runner | None = None,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-    target_dir: Path = PROJECT_ROOT / "target",
+    target_dir: Path = DEFAULT_TARGET_DIR,
+    options: DbtOptions = NO_OPTIONS,
 ) -> RunReport:
+    """Run the steps; `target_dir` is the folder dbt writes its artifacts to (the default
+    runner tells dbt so) and the only one read from. Before a dbt step, the artifact it is
+    read from is removed there, so that a step that writes none is not summarised from an
+    earlier run's."""
+    env = step_environment(target_dir)
+
+    def run_step(argv: Sequence[str], log: Path) -> int:
+        if runner is not None:
+            return runner(argv, log)
+        return run_subprocess(argv, log, env)
+
     started = clock()
     report = RunReport(target=target, day=now().date(), files_found=count_files(logs))
     log_file.parent.mkdir(parents=True, exist_ok=True)
 
-    for name, argv in steps(target, logs):
-        if name in {"freshness", "build"}:  # read only what this run's step wrote
-            for stale in ("sources.json", "run_results.json"):
-                (target_dir / stale).unlink(missing_ok=True)
+    for name, argv in steps(target, logs, options):
+        artifact = ARTIFACTS.get(name)
+        if artifact is not None:  # read only what this run's step wrote
+            (target_dir / artifact).unlink(missing_ok=True)
         step_start = clock()
         log_size = log_file.stat().st_size if log_file.exists() else 0
-        status = runner(argv, log_file)
+        status = run_step(argv, log_file)
         report.steps.append(StepResult(name, status, clock() - step_start))
         if name == "load" and log_file.exists():
             with log_file.open("rb") as log:
                 log.seek(log_size)
-                report.load = parse_load_totals(log.read().decode("utf-8", errors="replace"))
+                output = plain(log.read().decode("utf-8", errors="replace"))
+                report.load = parse_load_totals(output)
         elif name == "freshness":
-            report.freshness = freshness_counts(target_dir / "sources.json")
+            results = read_results(target_dir / ARTIFACTS[name])
+            report.freshness = results.counts if results else None
+            report.freshness_names = results.names if results else {}
         elif name == "build":
-            report.build = build_counts(target_dir / "run_results.json")
+            results = read_results(target_dir / ARTIFACTS[name], _BUILD_STATUS)
+            report.build = results.counts if results else None
+            report.build_names = results.names if results else {}
         if status != 0:
             break
     report.seconds = clock() - started
     return report
+
+
+def _vars(text: str) -> str:
+    """argparse type of --vars: a YAML mapping (what dbt accepts), else a usage error."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise argparse.ArgumentTypeError(f"not YAML: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"not a YAML mapping: {text!r}")
+    return text
 
 
 def main(argv: Sequence[str] | None = None, **hooks: Any) -> int:
@@ -259,13 +439,40 @@ def main(argv: Sequence[str] | None = None, **hooks: Any) -> int:
         default=None,
         help="where the steps' output goes (default: logs/daily/<UTC time>.log)",
     )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="dbt build --full-refresh: rebuild every incremental model from the raw tables",
+    )
+    parser.add_argument(
+        "--vars",
+        type=_vars,
+        default=None,
+        metavar="YAML",
+        help="dbt --vars for source freshness and build, e.g. '{raw_rejected_share_limit: 0.05}'",
+    )
+    parser.add_argument(
+        "--select",
+        default=None,
+        metavar="SPEC",
+        help="dbt build --select SPEC, e.g. '+kpi_flow_funnel_daily' (default: everything)",
+    )
+    parser.add_argument(
+        "--target-path",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="dbt's artifact folder (default: $DBT_TARGET_PATH, else <project>/target)",
+    )
     args = parser.parse_args(argv)
     if not args.logs.exists():
         parser.error(f"{args.logs} does not exist")
     log_file = args.log_file or PROJECT_ROOT / "logs" / "daily" / (
         dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ".log"
     )
-    report = run(args.target, args.logs, log_file, **hooks)
+    hooks.setdefault("target_dir", target_path(args.target_path))
+    options = DbtOptions(full_refresh=args.full_refresh, vars=args.vars, select=args.select)
+    report = run(args.target, args.logs, log_file, options=options, **hooks)
     print(summary_line(report))
     failed = report.failed_step
     if failed is not None:

@@ -1,10 +1,21 @@
-"""Load FxA server logs and legacy CSV exports into the warehouse's `raw` tables.
+"""Load FxA server logs and legacy CSV exports into the warehouse's `raw` tables, or unload them.
 
     python scripts/load_events.py [--target NAME] [--force] PATH...
+    python scripts/load_events.py [--target NAME] --unload PATH...
 
-PATH is a file or a folder (recursed). See CONTRACT.md section 1 and docs/loader.md.
-Exit status: 0 when every file loaded or was skipped, 1 when a file failed (nothing of it was
-written; the error says why), 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset.
+PATH is a file or a folder (recursed). docs/loader.md describes the formats, the ledger, the
+retractions and the redaction of rejected lines.
+
+Load: one transaction per file. A file already in the ledger is skipped (`--force` replaces its
+rows); an empty file (no line but blank ones) is skipped and not recorded; a file none of whose
+lines is a log line of either format (a binary file, a README) is refused whole.
+Unload: per file (a folder is recursed; a path that no longer exists is taken as the name it was
+loaded under), one transaction removes its rows, rejected lines and ledger row, after recording
+the retractions of its events.
+
+Exit status: 0 when every file loaded, was skipped or was unloaded; 1 when a file failed (nothing
+of it was written; the error says why), was refused as not a log, or, with --unload, was not
+loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset.
 """
 
 from __future__ import annotations
@@ -26,9 +37,13 @@ from fxa_pipeline.uid_hmac import HmacKey
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Load FxA server logs (mozlog JSON lines, text mode) and legacy CSV exports "
-        "into the raw tables, one transaction per file, skipping files already loaded.",
-        epilog="Targets read the same environment variables as profiles.yml. uids are HMACed "
-        "with FXA_METRICS_UID_HMAC_KEY.",
+        "into the raw tables, one transaction per file, skipping files already loaded and "
+        "empty files and refusing files that are not logs; or, with --unload, remove loaded "
+        "files.",
+        epilog="Targets read the same environment variables as profiles.yml. uids, and runs of "
+        "32 hex characters in rejected lines, are HMACed with FXA_METRICS_UID_HMAC_KEY. Exit "
+        "status: 0 ok; 1 a file failed, was refused or (--unload) was not loaded; 2 the key is "
+        "missing. See docs/loader.md.",
     )
     parser.add_argument(
         "--target",
@@ -36,10 +51,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=default_target_name(),
         help="where to load (default: $FXA_TARGET or duckdb)",
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--force",
         action="store_true",
-        help="reload files already in the load ledger, replacing their rows",
+        help="reload files already in the load ledger, replacing their rows (the keys of the "
+        "rows replaced are recorded in the raw.retracted_* tables)",
+    )
+    mode.add_argument(
+        "--unload",
+        action="store_true",
+        help="remove the files' rows, rejected lines and ledger rows instead of loading them, "
+        "recording the keys of the rows removed in the raw.retracted_* tables (a path that no "
+        "longer exists names the file it was loaded from)",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
     return parser.parse_args(argv)
@@ -48,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
+    if missing and not args.unload:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 1
     chunk_mb = os.environ.get("FXA_LOADER_CHUNK_MB")
@@ -59,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        summary = Loader(
-            sink, HmacKey.from_environment(), force=args.force, chunk_bytes=chunk_bytes
-        ).load_paths(args.paths)
+        loader = Loader(sink, HmacKey.from_environment(), force=args.force, chunk_bytes=chunk_bytes)
+        run = loader.unload_paths if args.unload else loader.load_paths
+        summary = run(args.paths)
     finally:
         sink.close()
     return summary.exit_code

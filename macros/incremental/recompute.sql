@@ -149,9 +149,15 @@
     {%- set last_day = 'max(' ~ changed_day ~ ')' -%}
     {%- set full_window_days = spec.get('full_window_days') -%}
     {%- if full_window_days is not none -%}
-        {#- full_window(day) is "the first loaded day <= day - K". Adding data before the first
-            day, or removing the first day, moves it between the first changed day e and the
-            first day f now loaded: the days whose flag flips lie in [e + K, f + K]. -#}
+        {#- full_window(day) is "the first loaded day <= day - K". When the first loaded day
+            moves from f0 (when the table was last built) to f1 (now), the days whose flag
+            flips lie in [min(f0, f1) + K, max(f0, f1) + K - 1]. The move is a change on the
+            earlier of the two (data added on f1 < f0, or f0's data retracted), so the first
+            changed day e <= min(f0, f1). f1 is the first day of the parent now; f0 is not
+            stored, but the table's own first day is on or after it (every row is a day with
+            activity data): the range [e, max(last changed day, f1, first built day) + K]
+            holds every flipped day, whether the first day moved back (late data) or forward
+            (retracted data). -#}
         {%- if spec['changes'] != 'activity' or (full_window_days | int) != days_after -%}
             {{ exceptions.raise_compiler_error(
                 "meta.recompute.full_window_days must equal days_after, on activity changes, in "
@@ -167,10 +173,22 @@
         from ({{ changes }}) as changed
         {%- if full_window_days is not none %}
         cross join (
+            {#- the later of the first day loaded now and the first day of the table as built #}
             select
-                coalesce(cast(min(loaded."timestamp") as date), cast('1970-01-01' as date))
-                    as day
-            from {{ first_loaded }} as loaded
+                case
+                    when built.day > loaded.day then built.day
+                    else loaded.day
+                end as day
+            from (
+                select
+                    coalesce(cast(min(loaded."timestamp") as date), cast('1970-01-01' as date))
+                        as day
+                from {{ first_loaded }} as loaded
+            ) as loaded
+            cross join (
+                select coalesce(min(built.day), cast('1970-01-01' as date)) as day
+                from {{ this }} as built
+            ) as built
         ) as first_loaded
         {%- endif %}
     {%- endif -%}

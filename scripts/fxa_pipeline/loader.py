@@ -1,9 +1,15 @@
-"""Load raw log files into the `raw` tables (CONTRACT.md section 1): the loader's orchestration.
+"""Load raw log files into the `raw` tables, or unload them: the loader's orchestration
+(docs/loader.md).
 
-Per file: SHA-256 → ledger check (skip, or replace with `--force` / when the file changed) →
-one transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) →
-parse the chunk's distinct user agents in Python (useragent.py) → append flow events, activity
-events and rejected lines to the sink → ledger row → commit. Any error rolls the file back.
+Per file: SHA-256 → an empty file (no line but blank ones) is skipped, never put in the ledger →
+ledger check (skip, or replace with `--force` / when the file changed: retractions of the old
+rows, then their deletion) → one transaction: stream chunks of lines → normalise each chunk in
+DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (useragent.py) →
+append flow events, activity events and rejected lines (redacted) to the sink → a file with no
+log line is refused → ledger row → commit. Any error rolls the file back.
+
+`--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
+its rows, rejects and ledger row.
 """
 
 from __future__ import annotations
@@ -22,8 +28,14 @@ import pyarrow as pa
 from fxa_pipeline import normalise, reading
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
-from fxa_pipeline.sinks import LedgerRow, Sink
-from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError, contains_uid, redact_uids
+from fxa_pipeline.sinks import LedgerRow, RemovedRows, Sink
+from fxa_pipeline.uid_hmac import (
+    KEY_VARIABLE,
+    HmacKey,
+    MissingKeyError,
+    contains_uid,
+    redact_rejected_line,
+)
 from fxa_pipeline.useragent import AgentCache, redact_user_agents
 
 # Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
@@ -37,6 +49,12 @@ _LOG_SOURCE = {
     "ua_os": "coalesce(p.ua_os, a.ua_os)",
     "uid": "h.uid_hmac",
 }
+
+
+def utc_now() -> datetime:
+    """The loader's clock: UTC, without a time zone (as `loaded_at` and `retracted_at` are
+    stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -54,18 +72,37 @@ class FileCounts:
 
 
 @dataclass
+class _Recognition:
+    """Per chunk / file: lines that are log lines (normalise.LOG_LINE_RULE), blank lines."""
+
+    log_lines: int = 0
+    blank: int = 0
+
+
+class NotALogError(RuntimeError):
+    """No line of the file is a log line of either format: the file is refused whole."""
+
+
+class _EmptyFile(Exception):  # a control-flow signal, not an error
+    """The file has no line but blank ones: nothing to load, no ledger row."""
+
+
+@dataclass
 class RunSummary:
     totals: FileCounts = field(default_factory=FileCounts)
     loaded_files: int = 0
     skipped_files: int = 0
     failed_files: int = 0
     missing_key: bool = False
+    unloaded_files: int = 0
+    not_loaded_files: int = 0  # --unload of a file the ledger does not have
+    removed_rows: int = 0
 
     @property
     def exit_code(self) -> int:
         if self.missing_key:
             return 2
-        return 1 if self.failed_files else 0
+        return 1 if self.failed_files or self.not_loaded_files else 0
 
 
 class Progress:
@@ -104,6 +141,12 @@ class Progress:
             self._stream.flush()
 
 
+def ledger_name(path: Path) -> str:
+    """The name under which a file is recorded in the ledger and in `source_file`: its
+    absolute path, symbolic links resolved (the file need not exist any more)."""
+    return str(path.resolve())
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
     for path in paths:
@@ -116,6 +159,16 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def iter_unload_names(paths: Iterable[Path]) -> Iterator[str]:
+    """Ledger names for `--unload`: a folder is recursed as a load recurses it; any other path
+    (a file, or one that no longer exists) names one file."""
+    for path in paths:
+        if path.is_dir():
+            yield from (ledger_name(file) for file in iter_files([path]))
+        else:
+            yield ledger_name(path)
 
 
 class Loader:
@@ -152,13 +205,15 @@ class Loader:
         return self.summary
 
     def load_file(self, path: Path) -> FileCounts | None:
-        name = str(path.resolve())
+        name = ledger_name(path)
         try:
             sha256 = reading.sha256_of(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
+        if reading.is_blank(path):
+            return self._empty(name, sha256)
         started = time.monotonic()
-        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        loaded_at = utc_now()
         # The ledger is read inside the file's transaction (Postgres: after the loader lock),
         # so two loaders never both load the same file.
         self.sink.begin()
@@ -181,7 +236,8 @@ class Loader:
                 )
                 replace.add(name)
             if replace:
-                self.sink.delete_files(sorted(replace))
+                # the retractions carry the new rows' load time: later than any earlier load
+                self.sink.delete_files(sorted(replace), loaded_at)
             counts = self._load_rows(path, name, loaded_at)
             self.sink.write_ledger(
                 LedgerRow(
@@ -199,7 +255,10 @@ class Loader:
             self._rollback()
             self.summary.missing_key = True
             return self._failed(name, str(error))
-        except (reading.FileReadError, OSError) as error:
+        except _EmptyFile:
+            self._rollback()
+            return self._empty(name, sha256)
+        except (NotALogError, reading.FileReadError, OSError) as error:
             self._rollback()
             return self._failed(name, str(error))
         except Exception as error:
@@ -225,6 +284,65 @@ class Loader:
         self.err.flush()
         self.summary.failed_files += 1
 
+    def _empty(self, name: str, sha256: str) -> None:
+        """An empty file: skipped, not put in the ledger (all empty files share a SHA-256).
+        Rows an earlier content of the same path loaded are kept, with a warning."""
+        self.sink.begin()
+        try:
+            earlier = [e for e in self.sink.ledger_entries(name, None) if e.file_sha256 != sha256]
+        finally:
+            self._rollback()
+        if earlier:
+            self.err.write(
+                f"warning: {name} is empty now but was loaded with SHA-256 "
+                f"{earlier[0].file_sha256}: its rows are kept; remove them with --unload\n"
+            )
+        self.out.write(f"{name}: empty, nothing to load\n")
+        self.out.flush()
+        self.summary.skipped_files += 1
+
+    # ---- unload ------------------------------------------------------------------------
+    def unload_paths(self, paths: Iterable[Path]) -> RunSummary:
+        self.sink.ensure_schema()
+        for name in iter_unload_names(paths):
+            self.unload_file(name)
+        summary = self.summary
+        self.out.write(
+            f"total: {summary.unloaded_files:,} files unloaded, {summary.not_loaded_files:,} "
+            f"not loaded, {summary.failed_files:,} failed; {summary.removed_rows:,} rows removed\n"
+        )
+        return summary
+
+    def unload_file(self, name: str) -> RemovedRows | None:
+        """Remove one file's rows, rejects and ledger row in one transaction, after recording
+        the retractions of its event rows (stamped now)."""
+        try:
+            removed = self.sink.unload_file(name, utc_now())
+        except Exception as error:
+            return self._failed(name, f"{type(error).__name__}: {error}; nothing was removed")
+        if removed is None:
+            self.err.write(
+                f"error: {name}: not loaded (raw.load_ledger has no file of this name); "
+                "nothing to unload\n"
+            )
+            self.err.flush()
+            self.summary.not_loaded_files += 1
+            return None
+        events = [removed.get(t, -1) for t in ("flow_events", "activity_events", "rejected_lines")]
+        if min(events) < 0:  # the driver did not report the counts
+            detail = "rows removed"
+        else:
+            total = sum(events)
+            self.summary.removed_rows += total
+            detail = (
+                f"{total:,} rows removed ({events[0]:,} flow events, {events[1]:,} activity "
+                f"events, {events[2]:,} rejected lines)"
+            )
+        self.out.write(f"{name}: unloaded, {detail}\n")
+        self.out.flush()
+        self.summary.unloaded_files += 1
+        return removed
+
     def _rollback(self) -> None:
         try:
             self.sink.rollback()
@@ -234,6 +352,7 @@ class Loader:
     # ---- chunks ------------------------------------------------------------------------
     def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
         counts = FileCounts()
+        seen = _Recognition()
         file_format: FileFormat | None = None
         progress = Progress(self.err, name, path.stat().st_size)
         try:
@@ -242,26 +361,49 @@ class Loader:
                     first = reading.first_nonblank_line(chunk.data)
                     if first is not None:
                         file_format = detect_format(first)
-                counts.add(self._load_chunk(chunk, file_format or "log", name, loaded_at))
+                chunk_counts, recognition = self._load_chunk(
+                    chunk, file_format or "log", name, loaded_at, seen.log_lines == 0
+                )
+                counts.add(chunk_counts)
+                seen.log_lines += recognition.log_lines
+                seen.blank += recognition.blank
                 progress.update(chunk.position, counts.lines)
         finally:
             progress.done()
         if counts.lines != counts.loaded + counts.rejected + counts.ignored:
             raise AssertionError(f"{name}: line accounting does not balance: {counts}")
+        if seen.blank == counts.lines:
+            raise _EmptyFile  # (is_blank() catches these before the ledger check)
+        if seen.log_lines == 0:
+            raise NotALogError(
+                f"not a log: none of its {counts.lines:,} lines is a log line of either format "
+                f"(server log: {normalise.LOG_LINE_RULE['log']}; CSV export: "
+                f"{normalise.LOG_LINE_RULE['csv']}); the file is refused, nothing of it was "
+                "written"
+            )
         return counts
 
     def _load_chunk(
-        self, chunk: reading.Chunk, file_format: FileFormat, name: str, loaded_at: datetime
-    ) -> FileCounts:
+        self,
+        chunk: reading.Chunk,
+        file_format: FileFormat,
+        name: str,
+        loaded_at: datetime,
+        need_log_line: bool = False,
+    ) -> tuple[FileCounts, _Recognition]:
+        """Parse and append one chunk. When `need_log_line` (the file has no log line so far)
+        and this chunk has none of its format, the other format's parser is asked too."""
         engine = self.sink.engine
         bad: list[reading.BadLine] = []
         key = self.key or _NO_KEY
+        lines_table = True  # whether _fxa_lines holds the chunk's (valid UTF-8) lines
         if file_format == "log" and reading.is_clean(chunk.data):
             # Fast path: DuckDB splits, numbers and parses the lines in one parallel pipeline.
             engine.register("_fxa_input", _pieces(chunk))
             lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
             engine.execute(normalise.log_parse_sql(lines_sql))
             engine.unregister("_fxa_input")
+            lines_table = False
         else:
             if reading.is_clean(chunk.data):
                 engine.register("_fxa_input", _pieces(chunk))
@@ -284,9 +426,15 @@ class Loader:
             else:
                 engine.execute(normalise.log_parse_sql())
 
-        kinds = dict(
-            engine.execute("select kind, count(*) from _fxa_parsed group by kind").fetchall()
-        )
+        kinds: dict[str, int] = {}
+        recognition = _Recognition()
+        for kind, count, log_lines in engine.execute(
+            "select kind, count(*), count(*) filter (where log_line) from _fxa_parsed group by kind"
+        ).fetchall():
+            kinds[kind] = count
+            recognition.log_lines += log_lines
+            if kind == "ignored":  # blank, or a log line of another Type
+                recognition.blank += count - log_lines
         rejected_rows = engine.execute(
             "select line_no, reason, raw_line from _fxa_parsed"
             " where kind = 'rejected' order by line_no"
@@ -301,10 +449,12 @@ class Loader:
                     "select count(*) from _fxa_parsed"
                     " where kind in ('flow', 'activity') and uid is not null"
                 ).fetchone() or (0,)
-            # A log line rejected from a CSV export still holds a raw uid: refused too.
+            # A rejected line with a uid field or a 32-hex run (a log line rejected from a
+            # CSV export, a damaged line, a device id): refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
                 raise MissingKeyError(
-                    f"this file holds uids and {KEY_VARIABLE} is not set, so they cannot be "
+                    f"this file holds uids (or runs of 32 hex characters in rejected lines, "
+                    f"HMACed like uids) and {KEY_VARIABLE} is not set, so they cannot be "
                     f"HMACed; nothing of the file was written. Set {KEY_VARIABLE} to the "
                     "warehouse's uid HMAC key and rerun."
                 )
@@ -340,12 +490,39 @@ class Loader:
         if rejects:
             self._append_rejects(rejects, name, loaded_at)
 
-        return FileCounts(
+        if need_log_line and recognition.log_lines == 0 and recognition.blank < chunk.line_count:
+            recognition.log_lines = self._other_format_log_lines(chunk, file_format, lines_table)
+
+        counts = FileCounts(
             lines=chunk.line_count,
             loaded=kinds.get("flow", 0) + kinds.get("activity", 0),
             rejected=len(rejects),
             ignored=kinds.get("ignored", 0),
         )
+        return counts, recognition
+
+    def _other_format_log_lines(
+        self, chunk: reading.Chunk, file_format: FileFormat, lines_table: bool
+    ) -> int:
+        """Log lines of the format the file was not detected as, in a chunk with none of its
+        own (rare: only files that may not be logs at all get here). Lines that are not
+        valid UTF-8 or hold a NUL byte are never log lines (they are not in `_fxa_lines`)."""
+        engine = self.sink.engine
+        if not lines_table:
+            engine.register("_fxa_input", _pieces(chunk))
+            lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
+            engine.execute(f"create or replace temp table _fxa_lines as {lines_sql}")
+            engine.unregister("_fxa_input")
+        if file_format == "log":
+            self._register_quoted_csv(engine)
+            engine.execute(normalise.csv_parse_sql(into="_fxa_other_format"))
+        else:
+            engine.execute(normalise.log_parse_sql(into="_fxa_other_format"))
+        (count,) = engine.execute(
+            "select count(*) from _fxa_other_format where log_line"
+        ).fetchone() or (0,)
+        engine.execute("drop table _fxa_other_format")
+        return int(count)
 
     @staticmethod
     def _register_quoted_csv(engine: duckdb.DuckDBPyConnection) -> None:
@@ -400,8 +577,8 @@ class Loader:
         key = self.key
         texts = []
         for _, _, text in rejects:
-            if key is not None:
-                text = redact_uids(text, key)
+            if key is not None:  # else the file holds no uid (MissingKeyError otherwise)
+                text = redact_rejected_line(text, key)
             text = redact_user_agents(text)
             texts.append(_truncate(text, RAW_LINE_TEXT))
         table = pa.table(

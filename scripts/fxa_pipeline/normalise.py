@@ -1,15 +1,16 @@
-"""CONTRACT.md 1c as SQL: one batch of numbered lines in, one row per line with its fate out.
+"""Normalisation as SQL: one batch of numbered lines in, one row per line with its fate out.
 
 The loader hands each batch of lines to DuckDB (`_fxa_lines(line_no, line)`, or for a clean
 log chunk Arrow pieces split in the same statement) and builds the temp table `_fxa_parsed` with
 one row per line: `kind` (`flow`, `activity`, `ignored`, `rejected`), `reason` and `raw_line`
-(for rejected lines), and the normalised columns. JSON is parsed once per line with
+(for rejected lines), `log_line` (the line is a line of this parser's format, valid or not: see
+`LOG_LINE_RULE`), and the normalised columns. JSON is parsed once per line with
 DuckDB's vectorised `json_transform`; the rare lines that need a closer look (invalid JSON, a
 non-string in a string field) are examined again only on that path. For a log, `uid` is the raw
 uid: `uid_hmacs_sql()` HMACs each distinct uid of the batch once and the loader's insert joins
 it, so no raw uid leaves the in-memory engine (a CSV export's uids are HMACed already).
 
-Rules (the decisions of the project lead, see docs/loader.md):
+Rules (docs/loader.md has them all, with the reasons):
 - Every string field: JSON `null`, missing, `""` and `none` become NULL; a JSON number is kept as
   its text; an object, array or boolean rejects the line (`field X is not a string`).
 - Required: `event` (`type` in CSV), `flow_id` for flow events, `uid` for activity events, a
@@ -62,6 +63,7 @@ PARSED_COLUMNS = (
     "kind",
     "reason",
     "raw_line",
+    "log_line",
     "timestamp",
     "type",
     "flow_id",
@@ -158,10 +160,20 @@ def _identifier_checks(prefix: str) -> str:
                 then 'device_id is not 32 hex characters'"""
 
 
-def _parsed_select(prefix: str, other_kind: str, overrides: dict[str, str]) -> str:
+# When a line is a log line (docs/loader.md, "Files that are not logs"): a file none of whose
+# lines is one, in either format, is refused whole. Each parser marks the lines of its own
+# format; the loader asks the other parser only about the lines of a file with none so far.
+LOG_LINE_RULE = {
+    "log": "a JSON object, or a line with the text-mode prefix (its JSON valid or not)",
+    "csv": "one CSV row (no CSV error) of 7, 8, 16 or 18 columns",
+}
+
+
+def _parsed_select(prefix: str, other_kind: str, log_line: str, overrides: dict[str, str]) -> str:
     """The final SELECT of `_fxa_parsed` (PARSED_COLUMNS) from the `checked` CTE, whose
     fields are named `<prefix><column>`. `other_kind` is the kind of a line that is not blank,
-    not rejected and not a flow event; `overrides` replaces the expression of some columns."""
+    not rejected and not a flow event; `log_line` says whether a non-blank line is a line of
+    the format (LOG_LINE_RULE); `overrides` replaces the expression of some columns."""
     expressions = {
         "timestamp": _timestamp("ms"),
         "flow_id": f"lower({prefix}flow_id)",
@@ -171,7 +183,7 @@ def _parsed_select(prefix: str, other_kind: str, overrides: dict[str, str]) -> s
         **overrides,
     }
     columns = ",\n    ".join(
-        f"{expressions.get(name, prefix + name)} as {_quoted(name)}" for name in PARSED_COLUMNS[4:]
+        f"{expressions.get(name, prefix + name)} as {_quoted(name)}" for name in PARSED_COLUMNS[5:]
     )
     return f"""select
     line_no,
@@ -183,6 +195,7 @@ def _parsed_select(prefix: str, other_kind: str, overrides: dict[str, str]) -> s
     end as kind,
     reason,
     case when reason is not null then line end as raw_line,
+    case when {_blank("line")} then false else coalesce({log_line}, false) end as log_line,
     {columns}
 from checked
 """
@@ -214,9 +227,21 @@ def lines_from_pieces_sql(strip_cr: bool) -> str:
     )"""
 
 
-def log_parse_sql(lines_sql: str = "select line_no, line from _fxa_lines") -> str:
-    """SQL creating `_fxa_parsed` from the (line_no, line) rows of `lines_sql` for a server log
-    (`uid` raw: see uid_hmacs_sql). `raw_line` keeps the text of rejected lines only."""
+# A log line of a server log: a text-mode line, or a JSON object as DuckDB's JSON reader reads
+# it (json_transform also accepts scalars and arrays, hence json_type(), only for the rare
+# lines without a Type).
+_LOG_LINE_SQL = (
+    "case when text_mode_line or log_type is not null then true"
+    " else coalesce(try(json_type(doc)) = 'OBJECT', false) end"
+)
+
+
+def log_parse_sql(
+    lines_sql: str = "select line_no, line from _fxa_lines", into: str = "_fxa_parsed"
+) -> str:
+    """SQL creating `into` (default `_fxa_parsed`) from the (line_no, line) rows of
+    `lines_sql` for a server log (`uid` raw: see uid_hmacs_sql). `raw_line` keeps the text of
+    rejected lines only."""
     field_columns = ",\n        ".join(
         f"{_null_if_empty(f'j.Fields.{_quoted(name)}')} as {_quoted('f_' + name)}"
         for name in LOG_STRING_FIELDS
@@ -238,7 +263,7 @@ def log_parse_sql(lines_sql: str = "select line_no, line from _fxa_lines") -> st
         )
     )
     return f"""
-create or replace temp table _fxa_parsed as
+create or replace temp table {into} as
 with
 lines as (
     {lines_sql}
@@ -261,12 +286,18 @@ docs as (
         case when text_mode.json <> ''
             then '{{"Type":"' || text_mode.type || '","Fields":' || text_mode.json || '}}'
             else line
-        end as doc
+        end as doc,
+        coalesce(text_mode.json <> '', false) as text_mode_line
     from src
 ),
 
 transformed as (
-    select line_no, line, doc, try(json_transform(doc, {sql_string(_log_structure())})) as j
+    select
+        line_no,
+        line,
+        doc,
+        text_mode_line,
+        try(json_transform(doc, {sql_string(_log_structure())})) as j
     from docs
 ),
 
@@ -275,6 +306,7 @@ fields as (
         line_no,
         line,
         doc,
+        text_mode_line,
         j,
         j."Type" as log_type,
         j."Type" = 'flowEvent' as is_flow,
@@ -347,6 +379,7 @@ checked as (
         _parsed_select(
             "f_",
             "case when is_activity then 'activity' else 'ignored' end",
+            _LOG_LINE_SQL,
             {
                 "type": _begin_normalised("f_event"),
                 "agent": "f_userAgent",
@@ -358,7 +391,7 @@ checked as (
     }"""
 
 
-# Legacy CSV exports (CONTRACT.md 1b): column positions (1-based) per layout.
+# Legacy CSV exports: column positions (1-based) per layout.
 FLOW_CSV = {
     "timestamp": 1,
     "type": 2,
@@ -401,8 +434,9 @@ def _csv_field(name: str) -> str:
     return _null_if_empty(f"case when is_flow then {flow_sql} else {activity_sql} end")
 
 
-def csv_parse_sql() -> str:
-    """SQL creating `_fxa_parsed` from `_fxa_lines` and `_fxa_csv_quoted` for a CSV export."""
+def csv_parse_sql(into: str = "_fxa_parsed") -> str:
+    """SQL creating `into` (default `_fxa_parsed`) from `_fxa_lines` and `_fxa_csv_quoted`
+    for a CSV export."""
     columns = ",\n        ".join(f"{_csv_field(name)} as c_{name}" for name in CSV_COLUMN_NAMES)
     short_checks = "\n            ".join(
         _length_check(f"c_{name}", name, SHORT_TEXT)
@@ -412,7 +446,7 @@ def csv_parse_sql() -> str:
         _time_checks("ms", "c_timestamp is not null", "missing required field timestamp")
     )
     return f"""
-create or replace temp table _fxa_parsed as
+create or replace temp table {into} as
 with
 src as (
     select
@@ -480,6 +514,7 @@ checked as (
         _parsed_select(
             "c_",
             "'activity'",
+            "csv_error is null and (is_flow or is_activity)",
             {
                 "type": _begin_normalised("c_type"),
                 "agent": "cast(null as varchar)",

@@ -1,11 +1,13 @@
-"""The raw tables of CONTRACT.md section 2: the one definition the loader and its tests share.
+"""The raw tables (docs/loader.md): the one definition the loader and its tests share.
 
 The dbt sources (`models/staging/_fxa__sources.yml`) declare the same columns; a pytest test
-checks that the two agree, so neither can drift.
+checks that the two agree, so neither can drift. `file_removal_sql()` is the one definition of
+what removing a file's rows does (retractions first, then the deletes), shared by every sink.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,11 +103,37 @@ LOAD_LEDGER_COLUMNS = (
     Column("loaded_at", "timestamp"),
 )
 
+# What a removal of a file's rows (`--force`, a changed file, `--unload`) leaves behind so that
+# incremental models can recompute what the deleted rows touched: the distinct flow ids and
+# event times (flow events) and the distinct event times (activity events) of the deleted
+# rows, stamped `retracted_at` (a reload: the new rows' `loaded_at`; an unload: the time of the
+# unload). Written in the same transaction as the delete.
+RETRACTED_FLOW_EVENT_COLUMNS = (
+    _text("flow_id", 64),
+    Column("timestamp", "timestamp"),
+    _text("source_file", LONG_TEXT),
+    Column("retracted_at", "timestamp"),
+)
+
+RETRACTED_ACTIVITY_EVENT_COLUMNS = (
+    Column("timestamp", "timestamp"),
+    _text("source_file", LONG_TEXT),
+    Column("retracted_at", "timestamp"),
+)
+
 RAW_TABLES: dict[str, tuple[Column, ...]] = {
     "flow_events": FLOW_EVENT_COLUMNS,
     "activity_events": ACTIVITY_EVENT_COLUMNS,
     "rejected_lines": REJECTED_LINE_COLUMNS,
     "load_ledger": LOAD_LEDGER_COLUMNS,
+    "retracted_flow_events": RETRACTED_FLOW_EVENT_COLUMNS,
+    "retracted_activity_events": RETRACTED_ACTIVITY_EVENT_COLUMNS,
+}
+
+# Event table -> its retraction table.
+RETRACTIONS: dict[str, str] = {
+    "flow_events": "retracted_flow_events",
+    "activity_events": "retracted_activity_events",
 }
 
 # Redshift physical design of the raw tables: co-locate a flow's / a user's events with the
@@ -115,6 +143,8 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
     "activity_events": 'distkey(uid) compound sortkey(loaded_at, "timestamp")',
     "rejected_lines": "diststyle even sortkey(loaded_at)",
     "load_ledger": "diststyle all sortkey(loaded_at)",
+    "retracted_flow_events": 'distkey(flow_id) compound sortkey(retracted_at, "timestamp")',
+    "retracted_activity_events": 'diststyle even compound sortkey(retracted_at, "timestamp")',
 }
 
 
@@ -135,3 +165,58 @@ def create_all_sql(dialect: Dialect) -> list[str]:
     return [f"create schema if not exists {quote(RAW_SCHEMA)}"] + [
         create_table_sql(table, dialect) for table in RAW_TABLES
     ]
+
+
+@dataclass(frozen=True)
+class RemovalStatement:
+    """One statement of `file_removal_sql()`. Its parameters: the retraction time first when
+    `stamped`, then the file names."""
+
+    sql: str
+    table: str  # the table written to (retraction) or deleted from
+    stamped: bool
+
+    def parameters(self, file_names: Sequence[str], retracted_at: object) -> list[object]:
+        return [retracted_at, *file_names] if self.stamped else list(file_names)
+
+
+def file_removal_sql(file_count: int, placeholder: str = "%s") -> list[RemovalStatement]:
+    """Remove every row of `file_count` files (by `source_file` / the ledger's `file_name`),
+    in this order: the retractions (set-based, the DISTINCT keys of the rows about to be
+    deleted), then the deletes from the event tables, the rejected lines and the ledger.
+    `placeholder` is the driver's (`?` for DuckDB, `%s` for psycopg and redshift_connector).
+    Run them in one transaction."""
+    if file_count < 1:
+        return []
+    names = ", ".join([placeholder] * file_count)
+    schema = quote(RAW_SCHEMA)
+    statements = []
+    for table, retraction in RETRACTIONS.items():
+        keys = [c.name for c in RAW_TABLES[retraction] if c.name != "retracted_at"]
+        key_list = ", ".join(quote(name) for name in keys)
+        statements.append(
+            RemovalStatement(
+                f"insert into {schema}.{quote(retraction)} ({key_list}, {quote('retracted_at')})"
+                f" select {key_list}, cast({placeholder} as timestamp) from ("
+                f"select distinct {key_list} from {schema}.{quote(table)}"
+                f" where {quote('source_file')} in ({names})) as removed",
+                retraction,
+                stamped=True,
+            )
+        )
+    for table in (*RETRACTIONS, "rejected_lines"):
+        statements.append(
+            RemovalStatement(
+                f"delete from {schema}.{quote(table)} where {quote('source_file')} in ({names})",
+                table,
+                stamped=False,
+            )
+        )
+    statements.append(
+        RemovalStatement(
+            f"delete from {schema}.{quote('load_ledger')} where {quote('file_name')} in ({names})",
+            "load_ledger",
+            stamped=False,
+        )
+    )
+    return statements

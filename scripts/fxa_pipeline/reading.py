@@ -129,6 +129,39 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
         raw.close()
 
 
+def is_blank(path: Path) -> bool:
+    """True when the file has no line but blank ones: 0 bytes, an empty gzip stream, or only
+    spaces, tabs and line ends (a UTF-8 byte-order mark at the start dropped), as the parsers
+    see them: a line is blank when it is spaces and tabs followed by nothing but `\r`s. Reads
+    only as far as the first other byte. False when the file cannot be read that far (loading
+    it then reports why)."""
+    try:
+        raw, stream = _open(path)
+    except OSError:
+        return False
+    try:
+        head = b""
+        while len(head) < len(BOM) and (part := stream.read(len(BOM) - len(head))):
+            head += part
+        block = head.removeprefix(BOM)
+        previous = b""
+        while True:
+            if block.strip(b" \t\r\n"):
+                return False
+            window = previous + block
+            if b"\r " in window or b"\r\t" in window:
+                return False  # a carriage return inside a line: not a blank line
+            previous = block[-1:] or previous
+            block = stream.read(READ_BYTES)
+            if not block:
+                return True
+    except (EOFError, OSError, zlib.error):
+        return False
+    finally:
+        stream.close()
+        raw.close()
+
+
 def is_clean(data: bytes) -> bool:
     """True when `data` is valid UTF-8 without NUL bytes (the fast path)."""
     if b"\0" in data:

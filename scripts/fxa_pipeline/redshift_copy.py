@@ -1,6 +1,6 @@
 """Bulk-load normalised raw rows into Redshift: gzip CSV parts on S3, a manifest, one COPY each.
 
-The Redshift path of the loader (CONTRACT.md section 1, issue 8). Per loaded file:
+The Redshift path of the loader (docs/loader.md, docs/redshift.md). Per loaded file:
 
 1. `PartWriter` streams the rows of one raw table into gzip CSV part files on local disk, a new
    part every `part_max_bytes` of uncompressed CSV (default 64 MiB, so a COPY reads several
@@ -8,8 +8,11 @@ The Redshift path of the loader (CONTRACT.md section 1, issue 8). Per loaded fil
 2. `S3Stager.stage` uploads the parts under `FXA_METRICS_S3_URI` and writes a manifest naming
    exactly those parts (a COPY from a prefix would also pick up strays).
 3. `copy_sql` builds the COPY that reads the manifest; `run_file_transaction` runs the
-   `--force` deletes, the COPYs and the ledger insert in ONE transaction, so a crash leaves
-   either all of a file's rows or none (CONTRACT 1c).
+   retractions and deletes of an earlier load (`--force`, a changed file), the COPYs and the
+   ledger insert in ONE transaction, so a crash leaves either all of a file's rows or none.
+
+`run_unload_transaction` is `--unload`: the lock, the ledger check, the retractions and the
+deletes in one transaction (nothing is staged).
 
 `FileLoad` strings the three together for one file; `sinks.RedshiftSink` is the loader's
 interface to it.
@@ -40,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Column, quote
+from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Column, file_removal_sql, quote
 
 NULL_BYTE = "\x00"
 # How the COPY names NULL_BYTE: Redshift reads '\000' in NULL AS as the NUL character.
@@ -56,6 +59,10 @@ ENV_PART_MAX_BYTES = "FXA_METRICS_S3_PART_MAX_BYTES"
 ENV_KEEP_STAGED = "FXA_METRICS_S3_KEEP_STAGED"
 
 Row = Sequence[object] | Mapping[str, object]
+
+# The raw tables a load fills with COPY (the ledger row is an INSERT; the retraction tables are
+# written by INSERT ... SELECT inside Redshift).
+COPIED_TABLES = ("flow_events", "activity_events", "rejected_lines")
 
 # A bucket name and key prefix that can go into a single-quoted SQL literal unescaped.
 _S3_URI = re.compile(
@@ -411,20 +418,17 @@ def ledger_insert_sql() -> str:
     return f"insert into {qualified('load_ledger')} ({names}) values ({params})"
 
 
-def force_delete_sql(file_count: int) -> list[str]:
-    """Remove earlier loads of files (`--force`, changed files): their rows and ledger rows.
-
-    Parameters: the file names, once per statement.
-    """
-    if file_count < 1:
-        return []
-    names = ", ".join("%s" for _ in range(file_count))
-    return [
-        f"delete from {qualified('flow_events')} where source_file in ({names})",
-        f"delete from {qualified('activity_events')} where source_file in ({names})",
-        f"delete from {qualified('rejected_lines')} where source_file in ({names})",
-        f"delete from {qualified('load_ledger')} where file_name in ({names})",
-    ]
+def _remove_files(
+    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime
+) -> dict[str, int]:
+    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql);
+    the rows each statement wrote or deleted, by table (-1 when the driver cannot tell)."""
+    removed: dict[str, int] = {}
+    for statement in file_removal_sql(len(file_names), "%s"):
+        cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
+        count = getattr(cursor, "rowcount", -1)
+        removed[statement.table] = count if isinstance(count, int) else -1
+    return removed
 
 
 # Taken first in every file's transaction: loaders on one cluster load one file at a time, so
@@ -460,14 +464,18 @@ def run_file_transaction(
     ledger_row: Row,
     *,
     delete_files: Sequence[str] = (),
+    retracted_at: dt.datetime | None = None,
 ) -> None:
-    """Lock, deletes of earlier loads, COPYs and the ledger row of one file: all or nothing."""
+    """Lock, retractions and deletes of earlier loads (`delete_files`, retractions stamped
+    `retracted_at`), COPYs and the ledger row of one file: all or nothing."""
     values = _ledger_values(ledger_row)
+    if delete_files and retracted_at is None:
+        raise ValueError("deleting a file's rows needs the retraction time")
     cursor = connection.cursor()
     try:
         cursor.execute(LOCK_SQL)
-        for statement in force_delete_sql(len(delete_files)):
-            cursor.execute(statement, list(delete_files))
+        if delete_files and retracted_at is not None:
+            _remove_files(cursor, delete_files, retracted_at)
         for table in staged:
             cursor.execute(copy_sql(table, settings))
         cursor.execute(ledger_insert_sql(), values)
@@ -475,6 +483,29 @@ def run_file_transaction(
     except BaseException:
         connection.rollback()
         raise
+
+
+def run_unload_transaction(
+    connection: Connection, file_name: str, retracted_at: dt.datetime
+) -> dict[str, int] | None:
+    """`--unload` of one file: lock, ledger check, retractions, deletes, in one transaction.
+    None (rolled back, nothing changed) when the ledger has no row with this name."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(LOCK_SQL)
+        cursor.execute(
+            f"select count(*) from {qualified('load_ledger')} where file_name = %s", [file_name]
+        )
+        ((in_ledger,),) = cursor.fetchall() or [(0,)]
+        if not in_ledger:
+            connection.rollback()
+            return None
+        removed = _remove_files(cursor, [file_name], retracted_at)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    return removed
 
 
 @dataclass
@@ -496,7 +527,7 @@ class FileLoad:
         self._tmp = tempfile.TemporaryDirectory(prefix="fxa-redshift-")
 
     def add_rows(self, table: str, rows: Iterable[Row]) -> None:
-        if table not in RAW_TABLES or table == "load_ledger":
+        if table not in COPIED_TABLES:
             raise ValueError(f"{table!r} is not a raw event table")
         writer = self._writers.get(table)
         if writer is None:
@@ -507,7 +538,12 @@ class FileLoad:
         writer.write(rows)
 
     def commit(
-        self, connection: Connection, ledger_row: Row, *, delete_files: Sequence[str] = ()
+        self,
+        connection: Connection,
+        ledger_row: Row,
+        *,
+        delete_files: Sequence[str] = (),
+        retracted_at: dt.datetime | None = None,
     ) -> dict[str, int]:
         """Upload, then the one transaction; returns the rows copied per table."""
         stager = S3Stager(self.client, self.settings)
@@ -519,7 +555,12 @@ class FileLoad:
                 if parts:  # no COPY for a table that got no rows from this file
                     staged.append(stager.stage(prefix, table, parts))
             run_file_transaction(
-                connection, staged, self.settings, ledger_row, delete_files=delete_files
+                connection,
+                staged,
+                self.settings,
+                ledger_row,
+                delete_files=delete_files,
+                retracted_at=retracted_at,
             )
         finally:
             if staged and not self.settings.keep_staged:
@@ -553,7 +594,7 @@ def connect_redshift(environ: Mapping[str, str] | None = None) -> Connection:
 def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> int:
     """Print the COPY statement a load would run for a raw table (for review and debugging)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("table", choices=sorted(t for t in RAW_TABLES if t != "load_ledger"))
+    parser.add_argument("table", choices=sorted(COPIED_TABLES))
     parser.add_argument("--manifest", default=None, help="manifest URL (default: an example)")
     args = parser.parse_args(argv)
     try:

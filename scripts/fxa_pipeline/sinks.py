@@ -4,13 +4,18 @@ The loader normalises every batch in the sink's `engine`, an in-memory DuckDB co
 the DuckDB target too: its chunks' temp tables must not live inside the file's transaction).
 A sink then receives, inside one transaction per file:
 
-- `delete_files(names)`: remove earlier loads of these files (`--force`, changed files);
+- `delete_files(names, retracted_at)`: remove earlier loads of these files (`--force`, changed
+  files): first the retractions of their event rows, stamped `retracted_at`, then the rows,
+  rejects and ledger rows (raw_schema.file_removal_sql);
 - `append(table, query)`: the rows of `query` (a SELECT run on `engine`, columns in raw_schema
   order) appended to `raw.<table>` in bulk: DuckDB `INSERT ... SELECT` of its Arrow batches,
   Postgres `COPY`, Redshift gzip CSV parts staged to S3 and `COPY`
   (fxa_pipeline/redshift_copy.py);
 - `write_ledger(row)`: the file's ledger row, last;
 - `commit()` or `rollback()`.
+
+`unload_file(name, retracted_at)` runs a whole unload (`--unload`) in one transaction of its
+own: the same removal as `delete_files`, only when the ledger has the name.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ import duckdb
 import pyarrow.csv
 
 from fxa_pipeline import redshift_copy
-from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Dialect, create_all_sql, quote
+from fxa_pipeline.raw_schema import (
+    RAW_SCHEMA,
+    RAW_TABLES,
+    Dialect,
+    create_all_sql,
+    file_removal_sql,
+    quote,
+)
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
 _RAW = quote(RAW_SCHEMA)
@@ -54,6 +66,10 @@ class LedgerRow:
 class LedgerEntry:
     file_name: str
     file_sha256: str
+
+
+# Rows a removal deleted, by table (flow_events, activity_events, rejected_lines, load_ledger).
+RemovedRows = dict[str, int]
 
 
 class SinkError(RuntimeError):
@@ -107,14 +123,34 @@ class Sink(ABC):
     def ensure_schema(self) -> None: ...
 
     @abstractmethod
-    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
-        """Ledger rows with this file name or this SHA-256."""
+    def ledger_entries(self, file_name: str, sha256: str | None) -> list[LedgerEntry]:
+        """Ledger rows with this file name or this SHA-256 (None: by name only)."""
 
     @abstractmethod
     def begin(self) -> None: ...
 
     @abstractmethod
-    def delete_files(self, file_names: list[str]) -> None: ...
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
+        """Inside the file's transaction: retract, then delete, these files' rows."""
+
+    def unload_file(self, file_name: str, retracted_at: datetime) -> RemovedRows | None:
+        """In one transaction of its own: when the ledger has `file_name`, record the
+        retractions of its event rows and delete its rows, rejects and ledger row(s); the rows
+        deleted per table. None, and nothing changed, when the file is not in the ledger."""
+        self.begin()
+        try:
+            if not self.ledger_entries(file_name, None):
+                self.rollback()
+                return None
+            removed = self._remove([file_name], retracted_at)
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        return removed
+
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        raise NotImplementedError
 
     @abstractmethod
     def append(self, table: str, query: str) -> None: ...
@@ -179,7 +215,7 @@ class DuckDBSink(Sink):
         for statement in create_all_sql("duckdb"):
             self._con.execute(statement)
 
-    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+    def ledger_entries(self, file_name: str, sha256: str | None) -> list[LedgerEntry]:
         rows = self._con.execute(
             f"select file_name, file_sha256 from {_RAW}.load_ledger"
             " where file_name = ? or file_sha256 = ?",
@@ -190,20 +226,17 @@ class DuckDBSink(Sink):
     def begin(self) -> None:
         self._con.execute("begin transaction")
 
-    def delete_files(self, file_names: list[str]) -> None:
-        for table in ("flow_events", "activity_events"):
-            self._con.execute(
-                f"delete from {_RAW}.{table} where source_file in (select unnest(?))",
-                [file_names],
-            )
-        self._con.execute(
-            f"delete from {_RAW}.rejected_lines where source_file in (select unnest(?))",
-            [file_names],
-        )
-        self._con.execute(
-            f"delete from {_RAW}.load_ledger where file_name in (select unnest(?))",
-            [file_names],
-        )
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
+        self._remove(file_names, retracted_at)
+
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        removed: RemovedRows = {}
+        for statement in file_removal_sql(len(file_names), "?"):
+            (count,) = self._con.execute(
+                statement.sql, statement.parameters(file_names, retracted_at)
+            ).fetchone() or (0,)
+            removed[statement.table] = int(count)
+        return removed
 
     def append(self, table: str, query: str) -> None:
         # Arrow batches stream from the engine into the file's transaction (no copy of the
@@ -268,7 +301,7 @@ class PostgresSink(Sink):
                 cursor.execute(statement)
         self._conn.commit()
 
-    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+    def ledger_entries(self, file_name: str, sha256: str | None) -> list[LedgerEntry]:
         with self._conn.cursor() as cursor:
             cursor.execute(
                 f"select file_name, file_sha256 from {_RAW}.load_ledger"
@@ -282,15 +315,17 @@ class PostgresSink(Sink):
         with self._conn.cursor() as cursor:
             cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
 
-    def delete_files(self, file_names: list[str]) -> None:
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
+        self._remove(file_names, retracted_at)
+
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        removed: RemovedRows = {}
         with self._conn.cursor() as cursor:
-            for table in ("flow_events", "activity_events", "rejected_lines"):
-                cursor.execute(
-                    f"delete from {_RAW}.{table} where source_file = any(%s)", [file_names]
-                )
-            cursor.execute(
-                f"delete from {_RAW}.load_ledger where file_name = any(%s)", [file_names]
-            )
+            for statement in file_removal_sql(len(file_names), "%s"):
+                cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
+                removed[statement.table] = cursor.rowcount
+                self._appended.add(statement.table)  # changed: ANALYZEd at the end of the run
+        return removed
 
     def append(self, table: str, query: str) -> None:
         self._appended.add(table)
@@ -375,6 +410,7 @@ class RedshiftSink(Sink):
         self._engine = new_engine()
         self._load: redshift_copy.FileLoad | None = None
         self._delete: list[str] = []
+        self._retracted_at: datetime | None = None
         self._ledger: LedgerRow | None = None
 
     @staticmethod
@@ -408,7 +444,7 @@ class RedshiftSink(Sink):
             cursor.execute(statement)
         self._conn.commit()
 
-    def ledger_entries(self, file_name: str, sha256: str) -> list[LedgerEntry]:
+    def ledger_entries(self, file_name: str, sha256: str | None) -> list[LedgerEntry]:
         cursor = self._conn.cursor()
         cursor.execute(
             f"select file_name, file_sha256 from {_RAW}.load_ledger"
@@ -425,6 +461,7 @@ class RedshiftSink(Sink):
         # write_ledger; the prefix is built at commit)
         self._load = redshift_copy.FileLoad(self._settings, self._s3, "")
         self._delete = []
+        self._retracted_at = None
         self._ledger = None
 
     def _current(self) -> redshift_copy.FileLoad:
@@ -432,9 +469,10 @@ class RedshiftSink(Sink):
             raise RuntimeError("RedshiftSink: begin() was not called")
         return self._load
 
-    def delete_files(self, file_names: list[str]) -> None:
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._current()
         self._delete.extend(file_names)
+        self._retracted_at = retracted_at
 
     def append(self, table: str, query: str) -> None:
         load = self._current()
@@ -453,9 +491,19 @@ class RedshiftSink(Sink):
         if self._ledger is None:
             raise RuntimeError("RedshiftSink: commit() before write_ledger()")
         try:
-            load.commit(self._conn, _ledger_values(self._ledger), delete_files=self._delete)
+            load.commit(
+                self._conn,
+                _ledger_values(self._ledger),
+                delete_files=self._delete,
+                retracted_at=self._retracted_at,
+            )
         finally:
             self._load = None
+
+    def unload_file(self, file_name: str, retracted_at: datetime) -> RemovedRows | None:
+        # Nothing to stage: the lock, the ledger check and the removal in one transaction.
+        self._discard()
+        return redshift_copy.run_unload_transaction(self._conn, file_name, retracted_at)
 
     def _discard(self) -> None:
         if self._load is not None:

@@ -1,10 +1,11 @@
-"""HMAC-SHA256 of user ids: the only form in which a uid reaches the warehouse.
+"""HMAC-SHA256 of user ids: the only form in which a uid reaches the warehouse (docs/loader.md).
 
 `lower(hex(HMAC-SHA256(key, uid)))`, the key being the UTF-8 bytes of the environment
-variable `FXA_METRICS_UID_HMAC_KEY`. Two implementations that must agree (a test proves it):
+variable `FXA_METRICS_UID_HMAC_KEY`, the uid as logged (not lower-cased). Two implementations
+that must agree (a test proves it):
 
 - `hmac_uid()`: Python's `hmac` module, used for the few rejected lines whose raw text is
-  redacted (`redact_uids()`);
+  redacted (`redact_rejected_line()`);
 - `HmacKey.sql_expression()`: the same HMAC written with DuckDB's vectorised `sha256()`
   (HMAC = H((K ^ opad) || H((K ^ ipad) || m))), so the loader hashes millions of uids without a
   Python call per value. The key pads are passed as query parameters, never as SQL text, so the
@@ -25,6 +26,10 @@ _BLOCK = 64  # SHA-256 block size in bytes
 # `"uid": <value>` in raw (possibly invalid) JSON: a string value (escapes allowed) or a bare
 # scalar. Used on rejected lines, which may not parse.
 _UID_VALUE = re.compile(r'("uid"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]]+)')
+
+# A run of exactly 32 hexadecimal characters, either case, not part of a longer run: the shape
+# of a uid wherever it stands in a rejected line, whatever is left of its key or quotes.
+_HEX32 = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
 
 
 class MissingKeyError(RuntimeError):
@@ -68,7 +73,9 @@ def hmac_uid(key: HmacKey, uid: str) -> str:
 
 
 def contains_uid(raw_line: str) -> bool:
-    return _UID_VALUE.search(raw_line) is not None
+    """Whether a rejected line holds something `redact_rejected_line()` would HMAC: a `"uid"`
+    field or a run of exactly 32 hex characters (a file with any needs the key)."""
+    return _UID_VALUE.search(raw_line) is not None or _HEX32.search(raw_line) is not None
 
 
 def redact_uids(raw_line: str, key: HmacKey) -> str:
@@ -84,3 +91,18 @@ def redact_uids(raw_line: str, key: HmacKey) -> str:
         return f'{match.group(1)}"{key.hexdigest(value)}"'
 
     return _UID_VALUE.sub(replace, raw_line)
+
+
+def redact_hex32(raw_line: str, key: HmacKey) -> str:
+    """Replace every run of exactly 32 hex characters (either case, not part of a longer run)
+    by its HMAC, computed on the run as written, as a uid is (not lower-cased)."""
+    return _HEX32.sub(lambda match: key.hexdigest(match.group(0)), raw_line)
+
+
+def redact_rejected_line(raw_line: str, key: HmacKey) -> str:
+    """The uid redaction of `raw.rejected_lines.raw_line`, which relies on no parse of the line:
+    first the value of every `"uid"` field (any shape) is replaced by its HMAC, then every
+    remaining run of exactly 32 hex characters (a uid whose key or quotes are damaged, a
+    device id, a spliced fragment). The HMACs are 64 hex characters, so the second pass never
+    touches the first's output, and a 32-hex uid gets the same HMAC from either pass."""
+    return redact_hex32(redact_uids(raw_line, key), key)

@@ -1,4 +1,4 @@
-"""User-agent parsing with ua-parser and its precompiled builtin rules.
+"""User-agent parsing with ua-parser and its precompiled builtin rules (docs/loader.md).
 
 Logs hold few distinct agents, so results are cached by agent string for the whole run and the
 loader asks only for each batch's distinct agents. An unparseable, missing or absurdly long
@@ -21,13 +21,30 @@ MAX_AGENT_LENGTH = LONG_TEXT
 
 # `"userAgent": <value>` in raw (possibly invalid) JSON, as uid_hmac matches `"uid"`.
 _AGENT_VALUE = re.compile(r'("userAgent"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]]+)')
-REDACTED_AGENT = '"[redacted]"'
+REDACTED = "[redacted]"
+REDACTED_AGENT = f'"{REDACTED}"'
+
+# A user agent's product token (`Mozilla/5.0`, `Gecko/20100101`, `FxSync/1.57.0`,
+# `Firefox-iOS-FxA/5.3`): a name, a slash, a digit. No other field of a log line has one.
+_PRODUCT_TOKEN = re.compile(r"(?<![\w.+-])[A-Za-z][\w.+-]*/[0-9]")
 
 
 def redact_user_agents(raw_line: str) -> str:
-    """Replace the value of every `"userAgent"` field of a rejected line: the raw agent string
-    is never stored (docs/data-contract.md#privacy), not even in `raw.rejected_lines.raw_line`."""
-    return _AGENT_VALUE.sub(lambda match: match.group(1) + REDACTED_AGENT, raw_line)
+    """Redact the user agents of a rejected line: the raw agent string is never stored, not even
+    in `raw.rejected_lines.raw_line`.
+
+    1. The value of every `"userAgent"` field becomes `"[redacted]"` (any value shape, on
+       invalid JSON too).
+    2. For agents whose key is damaged (a flipped byte, a cut) or whose value is not a plain
+       string: every piece of the line between double quotes (or between a quote and an end of
+       the line; a line without quotes is one piece) that holds a product token is replaced
+       by `[redacted]`, the quotes kept.
+    """
+    line = _AGENT_VALUE.sub(lambda match: match.group(1) + REDACTED_AGENT, raw_line)
+    if _PRODUCT_TOKEN.search(line) is None:
+        return line
+    pieces = line.split('"')
+    return '"'.join(REDACTED if _PRODUCT_TOKEN.search(piece) else piece for piece in pieces)
 
 
 class ParsedAgent(NamedTuple):

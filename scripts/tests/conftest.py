@@ -121,6 +121,22 @@ def postgres(postgres_database: str) -> Callable[[str], list[tuple]]:
     return run
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("duckdb", id="duckdb"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def raw_warehouse(
+    request: pytest.FixtureRequest, hmac_key: str, duckdb_path: Path
+) -> tuple[str, QueryFn]:
+    """Each target in turn, with the key set: (target name for `load`, query function), the
+    raw schema fresh (DuckDB: a new file; Postgres: `raw` dropped in PGDATABASE)."""
+    if request.param == "duckdb":
+        return "duckdb", request.getfixturevalue("query")
+    return "postgres", request.getfixturevalue("postgres")
+
+
 # ---------------------------------------------------------------------------------------------
 # The Postgres server the `postgres`-marked tests use: dbt_harness.require_postgres() is the one
 # rule (skip locally with what to set; fail under FXA_REQUIRE_POSTGRES=1, as in CI).

@@ -173,11 +173,15 @@ def require_postgres() -> str:
 
 
 @contextmanager
-def scratch_postgres_database(tag: str, template: str | None = None) -> Iterator[str]:
+def scratch_postgres_database(
+    tag: str, template: str | None = None, *, unique: bool = True
+) -> Iterator[str]:
     """A new, empty database `<PGDATABASE>_<tag>_<random>` on the PG* server; its name.
 
     With `template`, an exact copy of that database instead (`create database ... template`:
-    no other connection may be open to it meanwhile).
+    no other connection may be open to it meanwhile). With `unique=False` the name is
+    `<PGDATABASE>_<tag>` (replacing a leftover of that name), so that the dbt manifest parsed
+    for it, which names the database, serves every database made under the tag.
     Dropped afterwards (forcibly: a killed client's backend may still be attached).
     """
     require_postgres()
@@ -185,8 +189,12 @@ def scratch_postgres_database(tag: str, template: str | None = None) -> Iterator
     from psycopg import sql
 
     maintenance_db = os.environ.get("PGDATABASE", "postgres")
-    name = f"{maintenance_db}_{tag}_{secrets.token_hex(4)}"
+    name = f"{maintenance_db}_{tag}" + (f"_{secrets.token_hex(4)}" if unique else "")
     with psycopg.connect(dbname=maintenance_db, autocommit=True) as connection:
+        if not unique:
+            connection.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
         create = sql.SQL("create database {}").format(sql.Identifier(name))
         if template is not None:
             create += sql.SQL(" template {}").format(sql.Identifier(template))
@@ -376,8 +384,10 @@ class Warehouse:
         ]
 
     @contextmanager
-    def copy(self, work_dir: Path) -> Iterator[Warehouse]:
-        """An exact copy of this warehouse, to mutate or rebuild; removed afterwards."""
+    def copy(self, work_dir: Path, tag: str = "copy") -> Iterator[Warehouse]:
+        """An exact copy of this warehouse, to mutate or rebuild; removed afterwards. Copies of
+        one tag share a name (Postgres: `<PGDATABASE>_<tag>`, one at a time per tag), hence
+        one parsed dbt manifest."""
         work_dir.mkdir(parents=True, exist_ok=True)
         env = dict(self.env)
         if self.target == "duckdb":
@@ -394,7 +404,10 @@ class Warehouse:
                 path.unlink(missing_ok=True)
                 Path(str(path) + ".wal").unlink(missing_ok=True)
             return
-        with scratch_postgres_database("copy", template=self.env["PGDATABASE"]) as name:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        with scratch_postgres_database(
+            f"{tag}{worker}", template=self.env["PGDATABASE"], unique=False
+        ) as name:
             env["PGDATABASE"] = name
             yield Warehouse(self.target, env, work_dir)
 
@@ -498,7 +511,7 @@ def differences_from_full_rebuild(warehouse: Warehouse, work_dir: Path) -> dict[
     rows, as multisets); an empty dict when the incremental state equals the rebuild.
     """
     differences: dict[str, str] = {}
-    with warehouse.copy(work_dir) as rebuilt:
+    with warehouse.copy(work_dir, tag="rebuild") as rebuilt:
         rebuilt.dbt("run", "--full-refresh", "--exclude", "staging")
         tables = warehouse.tables()
         if tables != rebuilt.tables():

@@ -157,18 +157,18 @@ BUILDS = (build, build_and_test)
 
 
 def _batches(seed: int) -> Callable[[Warehouse, Scene], list[list[Path]]]:
-    """The generated files in three batches shuffled by `seed`; the lone day first, the earlier
-    begin later (so a build sees the lone day before it empties), the weeks-late file last."""
+    """The generated files in two batches shuffled by `seed`, the lone day in the first and the
+    earlier begin in the second (so a build sees the lone day before it empties), then the
+    weeks-late file alone (so that nothing newer widens the days it touches)."""
 
     def batches(warehouse: Warehouse, scene: Scene) -> list[list[Path]]:
         files = list(scene.generated)
         random.Random(seed).shuffle(files)
         third = len(files) // 3
-        first, second, third_batch = files[:third], files[third : 2 * third], files[2 * third :]
         return [
-            [*first, scene.hard["lone-day"]],
-            [*second, scene.hard["earlier-begin"]],
-            [*third_batch, scene.hard["weeks-late"]],
+            [*files[:third], scene.hard["lone-day"]],
+            [*files[third:], scene.hard["earlier-begin"]],
+            [scene.hard["weeks-late"]],
         ]
 
     return batches

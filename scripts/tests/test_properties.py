@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import tempfile
 import zlib
 from pathlib import Path
 
+import duckdb
 from conftest import FLOW_A, UID_A, property_examples
 from fxa_pipeline.loader import Loader
+from fxa_pipeline.parsing import parse_csv_line
 from fxa_pipeline.sinks import DuckDBSink
 from fxa_pipeline.targets import DuckDBTarget
 from fxa_pipeline.uid_hmac import HmacKey
@@ -84,6 +87,9 @@ def env() -> _Env:
 )
 @given(content=raw_files, chunk=st.sampled_from([1, 64, 1 << 20]))
 @example(content=b"\x1f\x8b", chunk=1)  # gzip magic, no gzip stream: found by hypothesis
+@example(content=b"", chunk=1)  # empty: skipped
+@example(content=b"\x00\xff binary\n", chunk=1)  # no log line: refused
+@example(content=b"README\n\n" + json.dumps({"Type": "x"}).encode(), chunk=64)  # CSV + JSON
 def test_any_input_balances(content: bytes, chunk: int) -> None:
     e = env()
     path = e.dir / "input.log"
@@ -106,6 +112,20 @@ def test_any_input_balances(content: bytes, chunk: int) -> None:
         assert loader.summary.failed_files == 1
         assert con.execute(file_rows, [name]).fetchone() == before
         return
+    if content.startswith(b"\x1f\x8b"):
+        content = gzip.decompress(content)  # what the loader reads
+    if _is_blank(content):
+        # nothing but blank lines: skipped, no ledger row
+        assert counts is None
+        assert loader.summary.skipped_files == 1
+        assert con.execute(file_rows, [name]).fetchone() == before
+        return
+    if not _has_log_line(content):
+        # no line is a log line of either format: refused whole, nothing written
+        assert counts is None
+        assert loader.summary.failed_files == 1
+        assert con.execute(file_rows, [name]).fetchone() == before
+        return
     assert counts is not None
     expected_lines = content.count(b"\n") + (0 if content.endswith(b"\n") or not content else 1)
     if content.startswith(b"\xef\xbb\xbf") and content == b"\xef\xbb\xbf":
@@ -121,6 +141,52 @@ def test_any_input_balances(content: bytes, chunk: int) -> None:
     assert stored == (counts.loaded, counts.rejected)
     for table in ("flow_events", "activity_events", "rejected_lines"):
         assert UID_A not in str(con.execute(f"select * from raw.{table}").fetchall())
+
+
+def _lines(content: bytes) -> list[bytes]:
+    """The file's lines as the loader reads them (byte-order mark dropped, trailing CRs cut)."""
+    body = content.removeprefix(b"\xef\xbb\xbf")
+    lines = body.split(b"\n")
+    if body.endswith(b"\n") or not body:
+        lines.pop()
+    return [line.rstrip(b"\r") for line in lines]
+
+
+def _is_blank(content: bytes) -> bool:
+    return all(not line.strip(b" \t") for line in _lines(content))
+
+
+# The text-mode prefix in RE2's ASCII terms (Python's \w and \s are wider).
+_TEXT_MODE = re.compile(r'^[0-9A-Za-z_.-]+\.[A-Z]+: ([^\t\n\f\r "\\]+) (\{.*)$')
+_JSON = duckdb.connect()
+
+
+def _has_log_line(content: bytes) -> bool:
+    """An oracle for the refusal rule, line by line, independent of the loader's SQL: a line
+    is a log line when it is valid UTF-8 without NUL and is a JSON object (DuckDB's reader),
+    a text-mode line, or a CSV row of 7, 8, 16 or 18 columns."""
+    for raw in _lines(content):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if "\0" in line or not line.strip(" \t"):
+            continue
+        if not line.startswith("{") and _TEXT_MODE.match(line):
+            return True
+        (is_object,) = _JSON.execute(
+            "select coalesce(try(json_type(?)) = 'OBJECT', false)", [line]
+        ).fetchone() or (False,)
+        if is_object:
+            return True
+        if '"' in line:
+            fields, error = parse_csv_line(line)
+            columns = len(fields) if fields is not None and error is None else 0
+        else:
+            columns = line.count(",") + 1
+        if columns in (7, 8, 16, 18):
+            return True
+    return False
 
 
 def _is_valid_gzip(content: bytes) -> bool:

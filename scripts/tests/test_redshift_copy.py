@@ -20,7 +20,13 @@ import pytest
 import sqlfluff
 from conftest import property_examples
 from fxa_pipeline import redshift_copy as rc
-from fxa_pipeline.raw_schema import RAW_TABLES, Column
+from fxa_pipeline.raw_schema import (
+    RAW_TABLES,
+    RETRACTIONS,
+    Column,
+    create_table_sql,
+    file_removal_sql,
+)
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -207,8 +213,28 @@ def test_copy_sql_is_exactly_as_documented():
 def test_generated_sql_parses_as_redshift(table):
     s = rc.CopySettings(rc.S3Location(BUCKET, ""), ROLE)
     statements = [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), rc.LOCK_SQL]
-    for sql in [*statements, *rc.force_delete_sql(2)]:
+    removal = [statement.sql for statement in file_removal_sql(2)]
+    assert len(removal) == 6
+    for sql in [*statements, *removal]:
         parsed = sqlfluff.parse(sql.replace("%s", "'x'"), dialect="redshift")
+        assert "unparsable" not in json.dumps(parsed)
+
+
+def test_retraction_tables_ddl_for_redshift():
+    ddl = {table: create_table_sql(table, "redshift") for table in RETRACTIONS.values()}
+    assert ddl["retracted_flow_events"] == (
+        'create table if not exists "raw".retracted_flow_events (\n'
+        '    "flow_id" varchar(256),\n'
+        '    "timestamp" timestamp,\n'
+        '    "source_file" varchar(8192),\n'
+        '    "retracted_at" timestamp\n'
+        ')\ndistkey(flow_id) compound sortkey(retracted_at, "timestamp")'
+    )
+    assert ddl["retracted_activity_events"].endswith(
+        ')\ndiststyle even compound sortkey(retracted_at, "timestamp")'
+    )
+    for sql in ddl.values():
+        parsed = sqlfluff.parse(sql, dialect="redshift")
         assert "unparsable" not in json.dumps(parsed)
 
 
@@ -328,13 +354,18 @@ class FakeCursor:
     def __init__(self, connection: FakeConnection) -> None:
         self.connection = connection
         self.rows: list[tuple] = []
+        self.rowcount = -1
 
     def execute(self, sql: str, params: object = None) -> None:
         self.connection.statements.append((sql, list(params) if params else None))
         self.connection.log.append(sql.split("\n")[0] + (f" {list(params)}" if params else ""))
         if self.connection.fail_on and self.connection.fail_on in sql:
             raise RuntimeError("Load into table failed (stl_load_errors)")
-        self.rows = []
+        self.rows = next(
+            (rows for start, rows in self.connection.results.items() if sql.startswith(start)),
+            [],
+        )
+        self.rowcount = self.connection.rowcount if sql.startswith(("insert", "delete")) else -1
 
     def fetchall(self) -> list[tuple]:
         return self.rows
@@ -343,10 +374,17 @@ class FakeCursor:
 class FakeConnection:
     """Records every statement; commit/rollback appear in the log as COMMIT/ROLLBACK."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(
+        self,
+        fail_on: str | None = None,
+        results: dict[str, list[tuple]] | None = None,
+        rowcount: int = -1,
+    ) -> None:
         self.log: list[str] = []
         self.statements: list[tuple[str, list[object] | None]] = []
         self.fail_on = fail_on
+        self.results = results or {}  # statement prefix -> the rows it returns
+        self.rowcount = rowcount  # what inserts and deletes report
 
     def cursor(self) -> FakeCursor:
         return FakeCursor(self)
@@ -379,16 +417,28 @@ def test_file_load_is_one_transaction(s3):
     load.add_rows("flow_events", _hostile_flow_rows()[2:3])
     load.add_rows("rejected_lines", [("logs/a.log", 4, "not json", "{oops", LEDGER["loaded_at"])])
     connection = FakeConnection()
-    copied = load.commit(connection, LEDGER, delete_files=["logs/a.log", "logs/b.log"])
+    loaded_at = LEDGER["loaded_at"]
+    copied = load.commit(
+        connection, LEDGER, delete_files=["logs/a.log", "logs/b.log"], retracted_at=loaded_at
+    )
     assert copied == {"flow_events": 3, "rejected_lines": 1}
     ledger_values = ["logs/a.log", "c" * 64, 5, 3, 1, 1, dt.datetime(2026, 11, 27, 3, 0)]
     files = "['logs/a.log', 'logs/b.log']"
+    stamped = f"[{loaded_at!r}, 'logs/a.log', 'logs/b.log']"
     assert connection.log == [
         'lock "raw"."load_ledger"',
-        f'delete from "raw"."flow_events" where source_file in (%s, %s) {files}',
-        f'delete from "raw"."activity_events" where source_file in (%s, %s) {files}',
-        f'delete from "raw"."rejected_lines" where source_file in (%s, %s) {files}',
-        f'delete from "raw"."load_ledger" where file_name in (%s, %s) {files}',
+        'insert into "raw"."retracted_flow_events" ("flow_id", "timestamp", "source_file", '
+        '"retracted_at") select "flow_id", "timestamp", "source_file", cast(%s as timestamp) '
+        'from (select distinct "flow_id", "timestamp", "source_file" from "raw"."flow_events" '
+        f'where "source_file" in (%s, %s)) as removed {stamped}',
+        'insert into "raw"."retracted_activity_events" ("timestamp", "source_file", '
+        '"retracted_at") select "timestamp", "source_file", cast(%s as timestamp) from ('
+        'select distinct "timestamp", "source_file" from "raw"."activity_events" where '
+        f'"source_file" in (%s, %s)) as removed {stamped}',
+        f'delete from "raw"."flow_events" where "source_file" in (%s, %s) {files}',
+        f'delete from "raw"."activity_events" where "source_file" in (%s, %s) {files}',
+        f'delete from "raw"."rejected_lines" where "source_file" in (%s, %s) {files}',
+        f'delete from "raw"."load_ledger" where "file_name" in (%s, %s) {files}',
         'copy "raw"."flow_events" ("timestamp", "type", "flow_id", "flow_time", "ua_browser", '
         '"ua_version", "ua_os", "context", "entrypoint", "migration", "service", '
         '"utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term", "locale", '
@@ -445,14 +495,15 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
 ):
     """The same file through the real loader: the rows staged for Redshift's COPY are the rows
     the DuckDB target stores (loaded_at aside: each load has its own)."""
-    from conftest import write
+    from conftest import UID_A, write
     from fxa_pipeline import sinks
     from fxa_pipeline.loader import Loader
     from fxa_pipeline.targets import RedshiftTarget
     from fxa_pipeline.uid_hmac import HmacKey
     from test_formats import LOG_LINES
 
-    path = write(tmp_path / "auth.log", "\n".join([*LOG_LINES, "not json", ""]) + "\n")
+    damaged = '{"Fields": {"ui": "' + UID_A + '", "userAgent": "Mozilla/5.0 (X11; Linux)"'
+    path = write(tmp_path / "auth.log", "\n".join([*LOG_LINES, "not json", damaged, ""]) + "\n")
     assert load(path) == 0
 
     settings, client, raw = s3
@@ -469,7 +520,7 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert summary.loaded_files == 1, err.getvalue()
 
     creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
-    assert len(creates) == 5  # schema + 4 raw tables, Redshift DDL
+    assert len(creates) == 7  # schema + 6 raw tables, Redshift DDL
     assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
     body = [line for line in connection.log if not line.startswith(("create", "select"))]
     assert body[0] == "COMMIT"  # ensure_schema
@@ -493,6 +544,11 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
         )
         assert got == expected, table
         assert expected, table  # the file really has rows of every kind
+    # the rejected lines are redacted before they are staged: the uid whose key is broken
+    # (a run of exactly 32 hex characters) and the user agent
+    staged_text = json.dumps([row["raw_line"] for row in staged["rejected_lines"]])
+    assert UID_A not in staged_text and "Mozilla" not in staged_text
+    assert HmacKey.from_environment().hexdigest(UID_A) in staged_text  # type: ignore[union-attr]
 
     _, ledger_params = connection.statements[-1]
     assert ledger_params is not None
@@ -526,3 +582,105 @@ def test_main_prints_the_copy(monkeypatch):
     assert rc.main(["activity_events"], out=out.append) == 0
     assert out[0].startswith('copy "raw"."activity_events" ("timestamp", "type", "uid"')
     assert out[0].endswith("statupdate off;")
+
+
+# --- retractions and --unload on the Redshift path ---------------------------------------------
+
+
+def _redshift_loader(s3, connection: FakeConnection, **options):
+    from fxa_pipeline import sinks
+    from fxa_pipeline.loader import Loader
+    from fxa_pipeline.targets import RedshiftTarget
+    from fxa_pipeline.uid_hmac import HmacKey
+
+    settings, client, _ = s3
+    sink = sinks.RedshiftSink(
+        RedshiftTarget("redshift.invalid", 5439, "u", "db"),
+        connection=connection,
+        s3_client=client,
+        settings=settings,
+    )
+    out, err = io.StringIO(), io.StringIO()
+    loader = Loader(sink, HmacKey.from_environment(), out=out, err=err, **options)
+    return loader, out, err
+
+
+def _transaction(connection: FakeConnection) -> list[tuple[str, list[object] | None]]:
+    """The statements of the last transaction (from the lock on)."""
+    statements = connection.statements
+    start = max(i for i, (sql, _) in enumerate(statements) if sql.startswith("lock "))
+    return statements[start:]
+
+
+def test_redshift_force_reload_retracts_then_deletes_then_copies(s3, tmp_path: Path, hmac_key):
+    from conftest import write
+    from test_formats import LOG_LINES
+
+    path = write(tmp_path / "auth.log", "\n".join(LOG_LINES) + "\n")
+    name = str(path.resolve())
+    connection = FakeConnection()
+    loader, _, err = _redshift_loader(s3, connection, force=True)
+    summary = loader.load_paths([path])
+    assert summary.loaded_files == 1, err.getvalue()
+    statements = _transaction(connection)
+    kinds = [sql.split(" (")[0].split(" where")[0] for sql, _ in statements]
+    assert kinds == [
+        'lock "raw"."load_ledger"',
+        'insert into "raw"."retracted_flow_events"',
+        'insert into "raw"."retracted_activity_events"',
+        'delete from "raw"."flow_events"',
+        'delete from "raw"."activity_events"',
+        'delete from "raw"."rejected_lines"',
+        'delete from "raw"."load_ledger"',
+        'copy "raw"."flow_events"',
+        'copy "raw"."activity_events"',
+        'insert into "raw"."load_ledger"',
+    ]
+    ledger_params = statements[-1][1]
+    assert ledger_params is not None
+    loaded_at = ledger_params[6]
+    for sql, params in statements[1:3]:
+        assert "select distinct" in sql and "cast(%s as timestamp)" in sql
+        assert params == [loaded_at, name]  # stamped with the new rows' loaded_at
+    for _, params in statements[3:7]:
+        assert params == [name]
+    assert connection.log[-1] == "COMMIT"
+
+
+def test_redshift_unload_is_one_transaction_without_staging(s3, tmp_path: Path, hmac_key):
+    raw = s3[2]
+    staged_before = raw.list_objects_v2(Bucket=BUCKET, Prefix="fxa/raw/").get("KeyCount", 0)
+    path = tmp_path / "gone.log"  # need not exist
+    name = str(path.resolve())
+    ledger_check = 'select count(*) from "raw"."load_ledger"'
+    connection = FakeConnection(results={ledger_check: [(1,)]}, rowcount=2)
+    loader, out, err = _redshift_loader(s3, connection)
+    summary = loader.unload_paths([path])
+    assert summary.exit_code == 0, err.getvalue()
+    statements = _transaction(connection)
+    assert statements[1] == (ledger_check + " where file_name = %s", [name])
+    kinds = [sql.split(" (")[0].split(" where")[0] for sql, _ in statements[2:]]
+    assert kinds == [
+        'insert into "raw"."retracted_flow_events"',
+        'insert into "raw"."retracted_activity_events"',
+        'delete from "raw"."flow_events"',
+        'delete from "raw"."activity_events"',
+        'delete from "raw"."rejected_lines"',
+        'delete from "raw"."load_ledger"',
+    ]
+    stamp = statements[2][1][0]  # type: ignore[index]
+    assert isinstance(stamp, dt.datetime) and stamp.tzinfo is None
+    assert connection.log[-1] == "COMMIT"
+    assert f"{name}: unloaded, 6 rows removed (2 flow events, 2 activity events, 2 rejected" in (
+        out.getvalue()
+    )
+    # nothing staged
+    assert raw.list_objects_v2(Bucket=BUCKET, Prefix="fxa/raw/").get("KeyCount", 0) == staged_before
+
+    # Not in the ledger: rolled back before anything was written, exit 1.
+    connection = FakeConnection(results={ledger_check: [(0,)]})
+    loader, out, err = _redshift_loader(s3, connection)
+    assert loader.unload_paths([path]).exit_code == 1
+    assert f"error: {name}: not loaded" in err.getvalue()
+    assert not any(sql.startswith(("insert", "delete")) for sql, _ in connection.statements)
+    assert connection.log[-1] == "ROLLBACK"

@@ -1,4 +1,4 @@
-"""Every rejection reason of docs/data-contract.md, and `lines = loaded + rejected + ignored`."""
+"""Every rejection reason (docs/loader.md), and `lines = loaded + rejected + ignored`."""
 
 from __future__ import annotations
 
@@ -152,7 +152,8 @@ def test_invalid_utf8_and_nul_bytes(tmp_path: Path, hmac_key, duckdb_path, load,
 
 
 def test_long_rejected_line_is_truncated(tmp_path: Path, hmac_key, duckdb_path, load, query):
-    path = write(tmp_path / "long.log", "{" + "x" * 100_000 + "\n")
+    # (with a log line: a file of nothing but the broken line would be refused as not a log)
+    path = write(tmp_path / "long.log", flow() + "\n{" + "x" * 100_000 + "\n")
     assert load(path) == 0
     assert query("select reason, length(raw_line) from raw.rejected_lines") == [
         ("invalid JSON", 16383)
