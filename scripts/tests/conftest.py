@@ -130,8 +130,8 @@ def postgres(postgres_database: str) -> Callable[[str], list[tuple]]:
 def raw_warehouse(
     request: pytest.FixtureRequest, hmac_key: str, duckdb_path: Path
 ) -> tuple[str, QueryFn]:
-    """Each target in turn, with the key set: (target name for `load`, query function), the
-    raw schema fresh (DuckDB: a new file; Postgres: `raw` dropped in PGDATABASE)."""
+    """Each target in turn, with the key set: (target name for `load`, query function), on a
+    fresh warehouse (DuckDB: a new file; Postgres: the test's own scratch database)."""
     if request.param == "duckdb":
         return "duckdb", request.getfixturevalue("query")
     return "postgres", request.getfixturevalue("postgres")
