@@ -59,7 +59,7 @@ report: $(STAMP) ## KPI report: one static HTML file (inline SVG charts) in arti
 # sqlfluff's processes (`make test-fast` runs sqlfluff beside pytest, with one).
 PYTEST_WORKERS ?= 2
 SQLFLUFF_PROCESSES ?= 2
-PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: test
 test: lint pytest redshift-check ## every check CI runs: lint, all of pytest (DuckDB and Postgres), the Redshift check
@@ -86,7 +86,7 @@ lint-references: $(STAMP)
 
 .PHONY: pytest
 pytest: $(STAMP) ## every Python test, dbt builds included (Postgres ones skip without PG* variables)
-	$(PYTEST)
+	$(PYTEST) --durations=15
 
 .PHONY: pytest-fast
 pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC, helpers, dbt parse, docs coverage

@@ -130,8 +130,8 @@ def postgres(postgres_database: str) -> Callable[[str], list[tuple]]:
 def raw_warehouse(
     request: pytest.FixtureRequest, hmac_key: str, duckdb_path: Path
 ) -> tuple[str, QueryFn]:
-    """Each target in turn, with the key set: (target name for `load`, query function), the
-    raw schema fresh (DuckDB: a new file; Postgres: `raw` dropped in PGDATABASE)."""
+    """Each target in turn, with the key set: (target name for `load`, query function), on a
+    fresh warehouse (DuckDB: a new file; Postgres: the test's own scratch database)."""
     if request.param == "duckdb":
         return "duckdb", request.getfixturevalue("query")
     return "postgres", request.getfixturevalue("postgres")
@@ -170,11 +170,33 @@ INTEGRATION_FIXTURES = frozenset(
 )
 
 
+# Under pytest-xdist (`make pytest`: `-n 2 --dist loadgroup`), the tests that read one target's
+# built warehouse form one group, run by one worker, so that each warehouse is built once; and
+# the longest tests are handed out first, so that both workers finish about together.
+LONGEST_FIRST = (
+    "test_incremental_scenarios.py",
+    "test_bench_pipeline.py",
+    "test_sampled_retention_order.py",
+)
+
+
+def _built_target(item: pytest.Item) -> str | None:
+    """The target whose built warehouse `item` reads, if any."""
+    needs = set(getattr(item, "fixturenames", ()))
+    if "built_warehouse" in needs:
+        return item.callspec.params["target"]  # type: ignore[attr-defined]
+    return "duckdb" if "built_warehouses" in needs else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("postgres") is not None or needs & INTEGRATION_FIXTURES:
             item.add_marker(pytest.mark.integration)
+        target = _built_target(item)
+        if target is not None:
+            item.add_marker(pytest.mark.xdist_group(f"built-{target}"))
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_harness import TARGETS, Warehouse, scratch_warehouse
 from fxa_pipeline import generator
 from fxa_pipeline.generator.run import Options
 
@@ -330,20 +331,12 @@ class Target:
 
 
 @contextmanager
-def scratch_target(name: str, folder: Path) -> Iterator[Target]:
-    if name == "duckdb":
-        yield Target(name, {"FXA_DUCKDB_PATH": str(folder / "fuzz.duckdb")})
-        return
-    from dbt_harness import scratch_postgres_database
-
-    with scratch_postgres_database("fuzz") as database:
-        yield Target(name, {"PGDATABASE": database})
-
-
-TARGETS = [
-    pytest.param("duckdb", id="duckdb"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
+def scratch_target(name: str, folder: Path) -> Iterator[tuple[Target, Warehouse]]:
+    """A fresh warehouse of dbt_harness (DuckDB file, or Postgres scratch database) with the
+    fuzz key set; the Target reads it."""
+    with scratch_warehouse(name, folder / "warehouse") as warehouse:
+        warehouse.env["FXA_METRICS_UID_HMAC_KEY"] = HMAC_KEY
+        yield Target(name, warehouse.env), warehouse
 
 
 @pytest.fixture(scope="module")
@@ -352,21 +345,13 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
 
 
 @pytest.mark.parametrize("target_name", TARGETS)
-def test_damaged_lines_of_every_format(
-    target_name: str, sources: Sources, tmp_path: Path, monkeypatch, capsys
-) -> None:
-    import load_events
-
+def test_damaged_lines_of_every_format(target_name: str, sources: Sources, tmp_path: Path) -> None:
     files = write_corpus(sources, tmp_path / "in")
     assert sum(line_count(data) for data in files.values()) >= FUZZ_LINES * 0.9
-    with scratch_target(target_name, tmp_path) as target:
-        monkeypatch.setenv("FXA_METRICS_UID_HMAC_KEY", HMAC_KEY)
-        for variable, value in target.environment.items():
-            monkeypatch.setenv(variable, value)
-        status = load_events.main(["--target", target_name, str(tmp_path / "in")])
-        captured = capsys.readouterr()
-        assert status == 0, captured.err[-3000:]
-        assert f"total: {len(files)} files loaded, 0 skipped, 0 failed" in captured.out
+    with scratch_target(target_name, tmp_path) as (target, warehouse):
+        status, output = warehouse.load_status(tmp_path / "in")
+        assert status == 0, output[-3000:]
+        assert f"total: {len(files)} files loaded, 0 skipped, 0 failed" in output
 
         problems: list[str] = []
         for path, data in files.items():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FLOW_A, FLOW_B, UID_A, QueryFn, write
+from dbt_harness import run_loader
 
 T0 = 1479834000000  # 2016-11-22T17:00:00Z, epoch ms
 
@@ -49,9 +50,7 @@ def ts(ms: int) -> datetime:
 
 
 def unload(*paths: Path, target: str = "duckdb") -> int:
-    import load_events
-
-    return load_events.main(["--target", target, "--unload", *map(str, paths)])
+    return run_loader(*paths, target=target, unload=True)
 
 
 def counts(query: QueryFn, name: str) -> tuple[int, ...]:
