@@ -198,9 +198,9 @@ class Loader:
             self.load_file(path)
         totals = self.summary.totals
         self.out.write(
-            f"total: {self.summary.loaded_files} files loaded, {self.summary.skipped_files} "
-            f"skipped, {self.summary.failed_files} failed; {totals.lines} lines, "
-            f"{totals.loaded} loaded, {totals.rejected} rejected, {totals.ignored} ignored\n"
+            f"total: {self.summary.loaded_files:,} files loaded, {self.summary.skipped_files:,} "
+            f"skipped, {self.summary.failed_files:,} failed; {totals.lines:,} lines, "
+            f"{totals.loaded:,} loaded, {totals.rejected:,} rejected, {totals.ignored:,} ignored\n"
         )
         return self.summary
 
@@ -271,8 +271,8 @@ class Loader:
             raise
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
-            f"{name}: {counts.lines} lines, {counts.loaded} loaded, {counts.rejected} rejected, "
-            f"{counts.ignored} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
+            f"{name}: {counts.lines:,} lines, {counts.loaded:,} loaded, {counts.rejected:,} "
+            f"rejected, {counts.ignored:,} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
         )
         self.out.flush()
         self.summary.loaded_files += 1
