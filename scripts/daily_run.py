@@ -90,9 +90,11 @@ class LoadTotals:
     ignored: int
 
 
+# Counts with or without thousands separators (the loader writes them with).
+_COUNT = r"(\d[\d,]*)"
 TOTAL_LINE = re.compile(
-    r"^total: (\d+) files loaded, (\d+) skipped, (\d+) failed; (\d+) lines, (\d+) loaded, "
-    r"(\d+) rejected, (\d+) ignored$"
+    rf"^total: {_COUNT} files loaded, {_COUNT} skipped, {_COUNT} failed; {_COUNT} lines, "
+    rf"{_COUNT} loaded, {_COUNT} rejected, {_COUNT} ignored$"
 )
 
 
@@ -102,7 +104,7 @@ def parse_load_totals(output: str) -> LoadTotals | None:
     for line in output.splitlines():
         match = TOTAL_LINE.match(line.strip())
         if match:
-            totals = LoadTotals(*(int(group) for group in match.groups()))
+            totals = LoadTotals(*(int(group.replace(",", "")) for group in match.groups()))
     return totals
 
 

@@ -13,22 +13,28 @@ Unload: per file (a folder is recursed; a path that no longer exists is taken as
 loaded under), one transaction removes its rows, rejected lines and ledger row, after recording
 the retractions of its events.
 
+SIGINT (Ctrl-C) or SIGTERM: the file in progress is rolled back, no other is started, and one
+line on stderr says which files this run committed (`interrupted (SIGINT): 3 files committed
+(a, b, c); rolled back: d; not started: 2 files`).
+
 Exit status: 0 when every file loaded, was skipped or was unloaded; 1 when a file failed (nothing
 of it was written; the error says why), was refused as not a log, or, with --unload, was not
-loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset.
+loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset; 130 after SIGINT, 143
+after SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fxa_pipeline import reading
-from fxa_pipeline.loader import Loader
+from fxa_pipeline import interrupts, reading
+from fxa_pipeline.loader import Loader, interruption_message, iter_files, iter_unload_names
 from fxa_pipeline.sinks import SinkError, open_sink
 from fxa_pipeline.targets import TARGET_NAMES, default_target_name, resolve_target
 from fxa_pipeline.uid_hmac import HmacKey
@@ -43,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Targets read the same environment variables as profiles.yml. uids, and runs of "
         "32 hex characters in rejected lines, are HMACed with FXA_METRICS_UID_HMAC_KEY. Exit "
         "status: 0 ok; 1 a file failed, was refused or (--unload) was not loaded; 2 the key is "
-        "missing. See docs/loader.md.",
+        "missing; 130/143 stopped by SIGINT/SIGTERM (the file in progress rolled back). See "
+        "docs/loader.md.",
     )
     parser.add_argument(
         "--target",
@@ -75,15 +82,39 @@ def main(argv: list[str] | None = None) -> int:
     if missing and not args.unload:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 1
-    chunk_mb = os.environ.get("FXA_LOADER_CHUNK_MB")
-    chunk_bytes = int(float(chunk_mb) * 1024 * 1024) if chunk_mb else reading.DEFAULT_CHUNK_BYTES
+    with interrupts.handling():
+        try:
+            return _run(args)
+        except KeyboardInterrupt as error:  # a signal while connecting
+            stop = interrupts.as_interruption(error) or interrupts.Interrupted(signal.SIGINT)
+            count = sum(1 for _ in (iter_unload_names if args.unload else iter_files)(args.paths))
+            verb = "unloaded" if args.unload else "committed"
+            print(interruption_message(stop, [], count, verb), file=sys.stderr)
+            return stop.exit_code
+
+
+def _environment_number(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else None
+
+
+def _run(args: argparse.Namespace) -> int:
+    chunk_mb = _environment_number("FXA_LOADER_CHUNK_MB")
+    chunk_bytes = int(chunk_mb * 1024 * 1024) if chunk_mb else reading.DEFAULT_CHUNK_BYTES
     try:
-        sink = open_sink(resolve_target(args.target))
+        with interrupts.interruptible_wait():  # connecting: nothing is written yet
+            sink = open_sink(resolve_target(args.target))
     except (SinkError, NotImplementedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        loader = Loader(sink, HmacKey.from_environment(), force=args.force, chunk_bytes=chunk_bytes)
+        loader = Loader(
+            sink,
+            HmacKey.from_environment(),
+            force=args.force,
+            chunk_bytes=chunk_bytes,
+            progress_seconds=_environment_number("FXA_LOADER_PROGRESS_SECONDS"),
+        )
         run = loader.unload_paths if args.unload else loader.load_paths
         summary = run(args.paths)
     finally:

@@ -8,6 +8,10 @@ DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (
 append flow events, activity events and rejected lines (redacted) to the sink → a file with no
 log line is refused → ledger row → commit. Any error rolls the file back.
 
+SIGINT and SIGTERM (interrupts.py) are acted on at safe points: before a file, between chunks,
+before the commit. The file in progress is rolled back, no other is started, and one line on
+stderr names the files committed (`interruption_message`); exit status 128 + the signal.
+
 `--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
 its rows, rejects and ledger row.
 """
@@ -16,16 +20,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from fxa_pipeline import normalise, reading
+from fxa_pipeline import interrupts, normalise, reading
+from fxa_pipeline.interrupts import Interrupted
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
 from fxa_pipeline.sinks import LedgerRow, RemovedRows, Sink
@@ -41,6 +46,8 @@ from fxa_pipeline.useragent import AgentCache, redact_user_agents
 # Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
 # any uid raises MissingKeyError before anything of it is written.
 _NO_KEY = HmacKey(b"fxa-metrics: no key configured")
+
+_Item = TypeVar("_Item")
 
 # A log's columns that come from the joined user-agent parses and uid HMACs.
 _LOG_SOURCE = {
@@ -97,30 +104,67 @@ class RunSummary:
     unloaded_files: int = 0
     not_loaded_files: int = 0  # --unload of a file the ledger does not have
     removed_rows: int = 0
+    committed: list[str] = field(default_factory=list)  # files this run loaded or unloaded
+    interrupted: Interrupted | None = None  # the signal that stopped the run
+    not_started: int = 0  # files the run did not get to because of it
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return self.interrupted.exit_code
         if self.missing_key:
             return 2
         return 1 if self.failed_files or self.not_loaded_files else 0
 
 
-class Progress:
-    """A progress line on stderr for long files: rewritten in place on a terminal, else one
-    line every 15 seconds."""
+# Committed files the interruption message names; the others are counted.
+NAMED_FILES = 10
 
-    def __init__(self, stream: TextIO, name: str, total_bytes: int) -> None:
+
+def _files(count: int) -> str:
+    return f"{count:,} file" + ("" if count == 1 else "s")
+
+
+def interruption_message(
+    stop: Interrupted, committed: Sequence[str], not_started: int, verb: str = "committed"
+) -> str:
+    """`interrupted (SIGINT): 3 files committed (a, b, c); rolled back: d; not started: 2
+    files` (`verb`: `unloaded` for --unload)."""
+    names = ", ".join(committed[:NAMED_FILES])
+    if len(committed) > NAMED_FILES:
+        names += f" and {len(committed) - NAMED_FILES:,} more"
+    listed = f" ({names})" if committed else ""
+    return (
+        f"interrupted ({stop.signal_name}): {_files(len(committed))} {verb}{listed}; "
+        f"rolled back: {stop.rolled_back or 'none'}; not started: {_files(not_started)}"
+    )
+
+
+# Seconds between two progress lines when not on a terminal (FXA_LOADER_PROGRESS_SECONDS).
+PROGRESS_SECONDS = 15.0
+
+
+class Progress:
+    """A progress line on stderr for long files: rewritten in place on a terminal (every
+    second), else one line every `interval` seconds (default 15; 0: after every chunk)."""
+
+    def __init__(
+        self, stream: TextIO, name: str, total_bytes: int, interval: float | None = None
+    ) -> None:
         self._stream = stream
         self._name = name
         self._total = max(total_bytes, 1)
         self._tty = stream.isatty()
+        if interval is None:
+            interval = 1.0 if self._tty else PROGRESS_SECONDS
+        self._interval = interval
         self._start = time.monotonic()
         self._last = self._start
         self._shown = False
 
     def update(self, position: int, lines: int) -> None:
         now = time.monotonic()
-        if now - self._last < (1.0 if self._tty else 15.0):
+        if now - self._last < self._interval:
             return
         self._last = now
         rate = lines / max(now - self._start, 1e-9)
@@ -179,6 +223,7 @@ class Loader:
         *,
         force: bool = False,
         chunk_bytes: int = reading.DEFAULT_CHUNK_BYTES,
+        progress_seconds: float | None = None,
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
@@ -186,6 +231,7 @@ class Loader:
         self.key = key
         self.force = force
         self.chunk_bytes = chunk_bytes
+        self.progress_seconds = progress_seconds
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.agents = AgentCache()
@@ -193,91 +239,144 @@ class Loader:
 
     # ---- files -------------------------------------------------------------------------
     def load_paths(self, paths: Iterable[Path]) -> RunSummary:
-        self.sink.ensure_schema()
-        for path in iter_files(paths):
-            self.load_file(path)
-        totals = self.summary.totals
+        """Load each file in its own transaction. A signal (interrupts.py) stops the run: the
+        file in progress is rolled back, no other is started, a message on stderr says which
+        files were committed."""
+        self._each(list(iter_files(paths)), self.load_file)
+        summary, totals = self.summary, self.summary.totals
         self.out.write(
-            f"total: {self.summary.loaded_files} files loaded, {self.summary.skipped_files} "
-            f"skipped, {self.summary.failed_files} failed; {totals.lines} lines, "
-            f"{totals.loaded} loaded, {totals.rejected} rejected, {totals.ignored} ignored\n"
+            f"total: {summary.loaded_files:,} files loaded, {summary.skipped_files:,} "
+            f"skipped, {summary.failed_files:,} failed; {totals.lines:,} lines, "
+            f"{totals.loaded:,} loaded, {totals.rejected:,} rejected, {totals.ignored:,} "
+            "ignored\n"
         )
-        return self.summary
+        self.out.flush()
+        self._report_interruption("committed")
+        return summary
+
+    def _each(self, items: Sequence[_Item], work: Callable[[_Item], object]) -> None:
+        """`work` on each item in turn, stopping at a signal; the interruption and the items
+        not started are recorded in the summary."""
+        done = 0
+        try:
+            interrupts.check()
+            self.sink.ensure_schema()
+            for item in items:
+                interrupts.check()
+                work(item)
+                done += 1
+            interrupts.check()  # a signal during the last item's commit: still reported
+        except BaseException as error:
+            stop = interrupts.as_interruption(error)
+            if stop is None:
+                raise
+            self.summary.interrupted = stop
+            self.summary.not_started = len(items) - done - (stop.rolled_back is not None)
+
+    def _report_interruption(self, verb: str) -> None:
+        summary = self.summary
+        if summary.interrupted is None:
+            return
+        message = interruption_message(
+            summary.interrupted, summary.committed, summary.not_started, verb
+        )
+        self.err.write(message + "\n")
+        self.err.flush()
 
     def load_file(self, path: Path) -> FileCounts | None:
         name = ledger_name(path)
         try:
-            sha256 = reading.sha256_of(path)
+            with interrupts.interruptible_wait():  # nothing of the file is written yet
+                sha256 = reading.sha256_of(path)
+                blank = reading.is_blank(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
-        if reading.is_blank(path):
+        if blank:
             return self._empty(name, sha256)
         started = time.monotonic()
         loaded_at = utc_now()
-        # The ledger is read inside the file's transaction (Postgres: after the loader lock),
-        # so two loaders never both load the same file.
-        self.sink.begin()
         try:
-            entries = self.sink.ledger_entries(name, sha256)
-            same = [entry for entry in entries if entry.file_sha256 == sha256]
-            if same and not self.force:
-                self.sink.rollback()
-                other = [e.file_name for e in same if e.file_name != name]
-                where = "" if len(other) < len(same) else f" as {other[0]}"
-                self.out.write(f"{name}: skipped: already loaded{where}\n")
-                self.summary.skipped_files += 1
+            # The ledger is read inside the file's transaction (Postgres: after the loader
+            # lock), so two loaders never both load the same file.
+            self.sink.begin()
+            with interrupts.stoppable_work():
+                counts = self._load_in_transaction(path, name, sha256, loaded_at)
+            if counts is None:  # already loaded
+                self._rollback()
                 return None
-            replace = {entry.file_name for entry in same} | ({name} if self.force else set())
-            changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
-            if changed:
-                self.err.write(
-                    f"warning: {name} changed since it was loaded (SHA-256 "
-                    f"{changed[0].file_sha256} is now {sha256}): replacing its rows\n"
-                )
-                replace.add(name)
-            if replace:
-                # the retractions carry the new rows' load time: later than any earlier load
-                self.sink.delete_files(sorted(replace), loaded_at)
-            counts = self._load_rows(path, name, loaded_at)
-            self.sink.write_ledger(
-                LedgerRow(
-                    name,
-                    sha256,
-                    counts.lines,
-                    counts.loaded,
-                    counts.rejected,
-                    counts.ignored,
-                    loaded_at,
-                )
-            )
+            interrupts.check()  # the last moment the file can still be rolled back
             self.sink.commit()
-        except MissingKeyError as error:
+        except BaseException as error:
             self._rollback()
-            self.summary.missing_key = True
-            return self._failed(name, str(error))
-        except _EmptyFile:
-            self._rollback()
-            return self._empty(name, sha256)
-        except (NotALogError, reading.FileReadError, OSError) as error:
-            self._rollback()
-            return self._failed(name, str(error))
-        except Exception as error:
-            # A database error (disk full, connection lost, ...): this file is rolled back,
-            # the others still get their chance.
-            self._rollback()
-            return self._failed(name, f"{type(error).__name__}: {error}")
-        except BaseException:
-            self._rollback()
-            raise
+            return self._rolled_back(name, sha256, error)
+        self.summary.committed.append(name)
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
-            f"{name}: {counts.lines} lines, {counts.loaded} loaded, {counts.rejected} rejected, "
-            f"{counts.ignored} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
+            f"{name}: {counts.lines:,} lines, {counts.loaded:,} loaded, {counts.rejected:,} "
+            f"rejected, {counts.ignored:,} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
         )
         self.out.flush()
         self.summary.loaded_files += 1
         self.summary.totals.add(counts)
         return counts
+
+    def _load_in_transaction(
+        self, path: Path, name: str, sha256: str, loaded_at: datetime
+    ) -> FileCounts | None:
+        """Ledger check, removal of earlier loads, rows, ledger row; None when the file is
+        already loaded (skipped)."""
+        entries = self.sink.ledger_entries(name, sha256)
+        same = [entry for entry in entries if entry.file_sha256 == sha256]
+        if same and not self.force:
+            other = [e.file_name for e in same if e.file_name != name]
+            where = "" if len(other) < len(same) else f" as {other[0]}"
+            self.out.write(f"{name}: skipped: already loaded{where}\n")
+            self.summary.skipped_files += 1
+            return None
+        replace = {entry.file_name for entry in same} | ({name} if self.force else set())
+        changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
+        if changed:
+            self.err.write(
+                f"warning: {name} changed since it was loaded (SHA-256 "
+                f"{changed[0].file_sha256} is now {sha256}): replacing its rows\n"
+            )
+            replace.add(name)
+        if replace:
+            # the retractions carry the new rows' load time: later than any earlier load
+            self.sink.delete_files(sorted(replace), loaded_at)
+        counts = self._load_rows(path, name, loaded_at)
+        self.sink.write_ledger(
+            LedgerRow(
+                name,
+                sha256,
+                counts.lines,
+                counts.loaded,
+                counts.rejected,
+                counts.ignored,
+                loaded_at,
+            )
+        )
+        return counts
+
+    def _rolled_back(self, name: str, sha256: str, error: BaseException) -> None:
+        """Report a file whose transaction `error` rolled back; raise when it was a signal
+        (`Interrupted`, naming the file) or not an error at all."""
+        stop = interrupts.as_interruption(error)
+        if stop is not None:
+            stop.rolled_back = name
+            raise stop
+        if isinstance(error, MissingKeyError):
+            self.summary.missing_key = True
+            return self._failed(name, str(error))
+        if isinstance(error, _EmptyFile):
+            return self._empty(name, sha256)
+        if isinstance(error, NotALogError | reading.FileReadError | OSError):
+            return self._failed(name, str(error))
+        if isinstance(error, Exception):
+            # A database error (disk full, connection lost, ...): this file is rolled back,
+            # the others still get their chance.
+            return self._failed(name, f"{type(error).__name__}: {error}")
+        raise error
 
     def _failed(self, name: str, message: str) -> None:
         self.err.write(f"error: {name}: {message}\n")
@@ -287,8 +386,8 @@ class Loader:
     def _empty(self, name: str, sha256: str) -> None:
         """An empty file: skipped, not put in the ledger (all empty files share a SHA-256).
         Rows an earlier content of the same path loaded are kept, with a warning."""
-        self.sink.begin()
         try:
+            self.sink.begin()
             earlier = [e for e in self.sink.ledger_entries(name, None) if e.file_sha256 != sha256]
         finally:
             self._rollback()
@@ -303,14 +402,15 @@ class Loader:
 
     # ---- unload ------------------------------------------------------------------------
     def unload_paths(self, paths: Iterable[Path]) -> RunSummary:
-        self.sink.ensure_schema()
-        for name in iter_unload_names(paths):
-            self.unload_file(name)
+        """Unload each file in its own transaction; a signal stops the run as for a load."""
+        self._each(list(iter_unload_names(paths)), self.unload_file)
         summary = self.summary
         self.out.write(
             f"total: {summary.unloaded_files:,} files unloaded, {summary.not_loaded_files:,} "
             f"not loaded, {summary.failed_files:,} failed; {summary.removed_rows:,} rows removed\n"
         )
+        self.out.flush()
+        self._report_interruption("unloaded")
         return summary
 
     def unload_file(self, name: str) -> RemovedRows | None:
@@ -318,7 +418,13 @@ class Loader:
         the retractions of its event rows (stamped now)."""
         try:
             removed = self.sink.unload_file(name, utc_now())
-        except Exception as error:
+        except BaseException as error:
+            stop = interrupts.as_interruption(error)
+            if stop is not None:
+                stop.rolled_back = name
+                raise stop from None
+            if not isinstance(error, Exception):
+                raise
             return self._failed(name, f"{type(error).__name__}: {error}; nothing was removed")
         if removed is None:
             self.err.write(
@@ -328,6 +434,7 @@ class Loader:
             self.err.flush()
             self.summary.not_loaded_files += 1
             return None
+        self.summary.committed.append(name)
         events = [removed.get(t, -1) for t in ("flow_events", "activity_events", "rejected_lines")]
         if min(events) < 0:  # the driver did not report the counts
             detail = "rows removed"
@@ -354,9 +461,10 @@ class Loader:
         counts = FileCounts()
         seen = _Recognition()
         file_format: FileFormat | None = None
-        progress = Progress(self.err, name, path.stat().st_size)
+        progress = Progress(self.err, name, path.stat().st_size, self.progress_seconds)
         try:
             for chunk in reading.iter_chunks(path, self.chunk_bytes):
+                interrupts.check()  # a safe point: the file is rolled back
                 if file_format is None:
                     first = reading.first_nonblank_line(chunk.data)
                     if first is not None:

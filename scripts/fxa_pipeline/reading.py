@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,11 +68,11 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == GZIP_MAGIC
 
 
-def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+def _open(path: Path) -> tuple[BinaryIO, io.BufferedIOBase]:
     raw = path.open("rb")
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
-        return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")
     raw.seek(0)
     return raw, raw
 
@@ -88,13 +89,15 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
     first = True
     try:
         while True:
-            # Read in parts: a gzip stream that ends early raises and drops the part being
-            # read, so the error can still say how many whole lines were readable.
+            # Read in parts with read1(): a gzip stream that ends early raises in the call
+            # that finds the end, after every byte before it was returned by earlier calls
+            # (read() would drop those of its own call: up to a whole part), so the error can
+            # name the last complete line of the file.
             parts: list[bytes] = []
             size = 0
             try:
                 while size < chunk_bytes:
-                    part = stream.read(min(READ_BYTES, chunk_bytes - size))
+                    part = stream.read1(min(READ_BYTES, chunk_bytes - size))
                     if not part:
                         break
                     parts.append(part)
@@ -103,8 +106,8 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
                 readable = next_line - 1 + rest.count(b"\n") + sum(p.count(b"\n") for p in parts)
                 raise FileReadError(
                     f"the gzip stream is truncated or corrupt ({error}) after line "
-                    f"{readable} ({readable} lines could be read); nothing of this file was "
-                    "loaded: copy the complete file again and rerun"
+                    f"{readable:,} ({readable:,} complete lines could be read); nothing of this "
+                    "file was loaded: copy the complete file again and rerun"
                 ) from error
             block = b"".join(parts)
             if first:

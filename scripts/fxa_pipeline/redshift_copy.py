@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fxa_pipeline import interrupts
 from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Column, file_removal_sql, quote
 
 NULL_BYTE = "\x00"
@@ -473,16 +474,26 @@ def run_file_transaction(
         raise ValueError("deleting a file's rows needs the retraction time")
     cursor = connection.cursor()
     try:
-        cursor.execute(LOCK_SQL)
-        if delete_files and retracted_at is not None:
-            _remove_files(cursor, delete_files, retracted_at)
-        for table in staged:
-            cursor.execute(copy_sql(table, settings))
-        cursor.execute(ledger_insert_sql(), values)
+        _lock(cursor)
+        with interrupts.stoppable_work():
+            if delete_files and retracted_at is not None:
+                _remove_files(cursor, delete_files, retracted_at)
+            for table in staged:
+                interrupts.check()
+                cursor.execute(copy_sql(table, settings))
+            cursor.execute(ledger_insert_sql(), values)
+        interrupts.check()  # the last moment the file can still be rolled back
         connection.commit()
     except BaseException:
         connection.rollback()
         raise
+
+
+def _lock(cursor: Any) -> None:
+    """`LOCK_SQL`: another loader may hold the lock while it copies a file; a signal stops the
+    wait at once (nothing is written yet)."""
+    with interrupts.interruptible_wait():
+        cursor.execute(LOCK_SQL)
 
 
 def run_unload_transaction(
@@ -492,15 +503,18 @@ def run_unload_transaction(
     None (rolled back, nothing changed) when the ledger has no row with this name."""
     cursor = connection.cursor()
     try:
-        cursor.execute(LOCK_SQL)
-        cursor.execute(
-            f"select count(*) from {qualified('load_ledger')} where file_name = %s", [file_name]
-        )
-        ((in_ledger,),) = cursor.fetchall() or [(0,)]
+        _lock(cursor)
+        with interrupts.stoppable_work():
+            cursor.execute(
+                f"select count(*) from {qualified('load_ledger')} where file_name = %s",
+                [file_name],
+            )
+            ((in_ledger,),) = cursor.fetchall() or [(0,)]
+            removed = _remove_files(cursor, [file_name], retracted_at) if in_ledger else {}
         if not in_ledger:
             connection.rollback()
             return None
-        removed = _remove_files(cursor, [file_name], retracted_at)
+        interrupts.check()  # the last moment the unload can still be rolled back
         connection.commit()
     except BaseException:
         connection.rollback()
@@ -551,6 +565,7 @@ class FileLoad:
         staged: list[StagedTable] = []
         try:
             for table, writer in self._writers.items():
+                interrupts.check()  # nothing is in the database yet; what is staged is deleted
                 parts = writer.close()
                 if parts:  # no COPY for a table that got no rows from this file
                     staged.append(stager.stage(prefix, table, parts))

@@ -27,11 +27,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.csv
 
-from fxa_pipeline import redshift_copy
+from fxa_pipeline import interrupts, redshift_copy
 from fxa_pipeline.raw_schema import (
     RAW_SCHEMA,
     RAW_TABLES,
@@ -137,12 +138,15 @@ class Sink(ABC):
         """In one transaction of its own: when the ledger has `file_name`, record the
         retractions of its event rows and delete its rows, rejects and ledger row(s); the rows
         deleted per table. None, and nothing changed, when the file is not in the ledger."""
-        self.begin()
         try:
-            if not self.ledger_entries(file_name, None):
+            self.begin()
+            with interrupts.stoppable_work():
+                loaded = bool(self.ledger_entries(file_name, None))
+                removed = self._remove([file_name], retracted_at) if loaded else {}
+            if not loaded:
                 self.rollback()
                 return None
-            removed = self._remove([file_name], retracted_at)
+            interrupts.check()  # the last moment the unload can still be rolled back
             self.commit()
         except BaseException:
             self.rollback()
@@ -296,7 +300,7 @@ class PostgresSink(Sink):
 
     def ensure_schema(self) -> None:
         with self._conn.cursor() as cursor:
-            cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
+            self._lock(cursor)
             for statement in create_all_sql("postgres"):
                 cursor.execute(statement)
         self._conn.commit()
@@ -313,6 +317,13 @@ class PostgresSink(Sink):
 
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
+            self._lock(cursor)
+
+    @staticmethod
+    def _lock(cursor: Any) -> None:
+        """The loader lock, for the transaction. Another loader may hold it for as long as it
+        loads a file: a signal stops the wait at once (psycopg cancels it on the server)."""
+        with interrupts.interruptible_wait():
             cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
 
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
@@ -369,8 +380,8 @@ class PostgresSink(Sink):
         `loaded_at` values above the histogram autovacuum last saw, so without them Postgres
         estimates the next incremental build's `loaded_at > watermark` at a row or two and may
         pick nested loops (measured: minutes instead of seconds for activity_events)."""
-        if not self._committed or self._conn.closed:
-            return
+        if not self._committed or self._conn.closed or interrupts.requested() is not None:
+            return  # interrupted: exit promptly; the next run that writes them analyzes them
         tables = ", ".join(f"{_RAW}.{table}" for table in sorted(self._committed))
         with self._conn.cursor() as cursor:
             cursor.execute(f"analyze {tables}")
