@@ -68,7 +68,7 @@ DENYLIST: tuple[Rule, ...] = (
     _rule(
         "generate_series",
         r"\bgenerate_series\s*\(",
-        "Redshift runs generate_series on the leader node only: it fails against tables",
+        "Redshift's leader node alone runs generate_series: it fails against tables",
     ),
     _rule(
         "is distinct from",

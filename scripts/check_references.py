@@ -2,10 +2,10 @@
 
     python scripts/check_references.py [--root DIR] [PATH...]
 
-The repository must explain itself: a comment, docstring or page that says "see CONTRACT.md",
-"(issue 7)", "the lead's decision", "the brief", "done in this round" or "since <commit>"
-points at something only its author could read. Cite a page of `docs/` (e.g.
-`docs/data-contract.md#privacy`) or give the reason itself instead.
+The repository must explain itself: a comment, docstring or page that cites the pinned
+contract file kept outside it, an issue number, a person's or a brief's decision, "done in
+this round" or "since <commit>" points at something only its author could read. Cite a page
+of `docs/` (e.g. `docs/data-contract.md#privacy`) or give the reason itself instead.
 
 Scans every git-tracked text file under `--root` (default: the current directory), or only
 the given paths, and prints `file:line:text` for each line that matches one of `PATTERNS`.
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # What a reference to a document outside the repository looks like. Word boundaries keep
-# ordinary words out ("the leader", dbt's lowercase `contract:` config key, this project's own
-# docs/data-contract.md).
+# ordinary words out (a node's leader, dbt's lowercase `contract:` config key, this project's
+# own docs/data-contract.md). Each pattern is written so that it does not match itself.
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "the pinned contract file": re.compile(r"CONTRACT|(?i:(?<![\w-])contract\.md)"),
-    "an issue number": re.compile(r"(?i)\bissues? #?[0-9]"),
-    "the lead": re.compile(r"(?i)\bthe (?:project )?lead(?![\w-])"),
-    "the brief": re.compile(r"(?i)\bthe brief\b"),
-    "this round": re.compile(r"(?i)\bthis round\b"),
+    "the pinned contract file": re.compile(r"CONT[R]ACT|(?i:(?<![\w-])contract\.md)"),
+    "an issue number": re.compile(r"(?i)\bissues?[ ]#?[0-9]"),
+    "a person's decision": re.compile(r"(?i)\bthe[ ](?:project )?lead(?![\w-])"),
+    "a brief": re.compile(r"(?i)\bthe[ ]brief\b"),
+    "this round": re.compile(r"(?i)\bthis[ ]round\b"),
     "a folder outside the repository": re.compile(r"\.\./shared\b"),
     # "since 6a87fc2": a commit hash, abbreviated (7-12 hex digits) or full (40), with letters
     # and digits, after a word that introduces one. uids (32) and flow ids (64) have other

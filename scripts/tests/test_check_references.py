@@ -33,13 +33,13 @@ REFERENCES = [
 ]
 
 CLEAN = [
-    "Redshift runs generate_series on the leader node only",
+    "Redshift runs generate_series on the " + "leader node only",
     "    config: {contract: {enforced: true}}",
     "see docs/data-contract.md#privacy for the rules",
     "an issue with the loader, two issues in all",
     'FLOW_A = "f3f49249dc28ff90a5aec7978306d03bf38b2ffc80a4df5a51c9bc701e7ea419"',
     "the uid of 1919e93ad11745ad498893101c593af5 is hashed",
-    "a brief note; round(p50_seconds, 1); the lead-in",
+    "a brief note; round(p50_seconds, 1); the " + "lead-in",
     "ids 0123456789abcdef and 5882386c6d801776",
 ]
 
