@@ -188,6 +188,7 @@ def _built_target(item: pytest.Item) -> str | None:
     return "duckdb" if "built_warehouses" in needs else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))
