@@ -2,6 +2,7 @@
 
     python scripts/load_events.py [--target NAME] [--force] PATH...
     python scripts/load_events.py [--target NAME] --unload PATH...
+    python scripts/load_events.py [--target NAME] --status [--limit N]
 
 PATH is a file or a folder (recursed). docs/loader.md describes the formats, the ledger, the
 retractions and the redaction of rejected lines.
@@ -9,6 +10,8 @@ retractions and the redaction of rejected lines.
 Load: one transaction per file. A file already in the ledger is skipped (`--force` replaces its
 rows); an empty file (no line but blank ones) is skipped and not recorded; a file none of whose
 lines is a log line of either format (a binary file, a README) is refused whole.
+Status: the files loaded (newest first) with their counts and rejected share, and the top
+rejection reasons with one redacted example each; read-only.
 Unload: per file (a folder is recursed; a path that no longer exists is taken as the name it was
 loaded under), one transaction removes its rows, rejected lines and ledger row, after recording
 the retractions of its events.
@@ -33,10 +36,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fxa_pipeline import interrupts, reading
+from fxa_pipeline import interrupts, reading, status
 from fxa_pipeline.loader import Loader, interruption_message, iter_files, iter_unload_names
 from fxa_pipeline.sinks import SinkError, open_sink
-from fxa_pipeline.targets import TARGET_NAMES, default_target_name, resolve_target
+from fxa_pipeline.targets import (
+    TARGET_NAMES,
+    DuckDBTarget,
+    Target,
+    default_target_name,
+    resolve_target,
+)
 from fxa_pipeline.uid_hmac import HmacKey
 
 
@@ -66,18 +75,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "rows replaced are recorded in the raw.retracted_* tables)",
     )
     mode.add_argument(
+        "--status",
+        action="store_true",
+        help="show what the raw tables hold: the files loaded, newest first, with their line "
+        "counts and rejected share, and the top rejection reasons with one example each "
+        "(read-only; no PATH)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help=f"with --status: list the N newest files (default {status.DEFAULT_FILES}; 0: all)",
+    )
+    mode.add_argument(
         "--unload",
         action="store_true",
         help="remove the files' rows, rejected lines and ledger rows instead of loading them, "
         "recording the keys of the rows removed in the raw.retracted_* tables (a path that no "
         "longer exists names the file it was loaded from)",
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
-    return parser.parse_args(argv)
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="file or folder")
+    args = parser.parse_args(argv)
+    if args.status and args.paths:
+        parser.error("--status takes no PATH")
+    if not args.status and not args.paths:
+        parser.error("the following arguments are required: PATH")
+    if args.limit is not None and not args.status:
+        parser.error("--limit goes with --status")
+    if args.limit is not None and args.limit < 0:
+        parser.error("--limit must be 0 (every file) or more")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.status:
+        limit = status.DEFAULT_FILES if args.limit is None else args.limit
+        return show_status(args.target, limit or None)
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing and not args.unload:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -91,6 +125,36 @@ def main(argv: list[str] | None = None) -> int:
             verb = "unloaded" if args.unload else "committed"
             print(interruption_message(stop, [], count, verb), file=sys.stderr)
             return stop.exit_code
+
+
+def show_status(target_name: str, limit: int | None) -> int:
+    """Print what the raw tables of the target hold (read-only); 1 when it has none."""
+    try:
+        target = resolve_target(target_name)
+        sink = open_sink(target, read_only=True)
+    except (SinkError, NotImplementedError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    where = describe(target)
+    try:
+        found = status.read_status(sink.query, limit)
+    except Exception as error:  # a database error: permissions, a lost connection
+        print(f"error: cannot read the raw tables of {where}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        sink.close()
+    if found is None:
+        print(f"error: {status.no_raw_tables(where)}", file=sys.stderr)
+        return 1
+    sys.stdout.write(status.format_status(found, where))
+    return 0
+
+
+def describe(target: Target) -> str:
+    """`the duckdb target (fxa_metrics.duckdb)`, `the postgres target (host:5432/db)`."""
+    if isinstance(target, DuckDBTarget):
+        return f"the duckdb target ({target.path})"
+    return f"the {target.name} target ({target.host}:{target.port}/{target.dbname})"
 
 
 def _environment_number(name: str) -> float | None:

@@ -16,6 +16,11 @@ A sink then receives, inside one transaction per file:
 
 `unload_file(name, retracted_at)` runs a whole unload (`--unload`) in one transaction of its
 own: the same removal as `delete_files`, only when the ledger has the name.
+
+`open_sink(target, read_only=True)` opens the target for reading only (`--status`): `query(sql)`
+runs the same SQL on every target through the sink's connection; nothing can be written (DuckDB:
+a read-only connection, never creating the file; Postgres: read-only transactions; Redshift: no
+S3 settings needed).
 """
 
 from __future__ import annotations
@@ -169,6 +174,11 @@ class Sink(ABC):
     def rollback(self) -> None: ...
 
     @abstractmethod
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one read statement on the target's connection (no parameters: the same
+        text runs on every target)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
@@ -187,10 +197,16 @@ def _ledger_values(row: LedgerRow) -> tuple[object, ...]:
 class DuckDBSink(Sink):
     dialect: Dialect = "duckdb"
 
-    def __init__(self, target: DuckDBTarget) -> None:
-        Path(target.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, target: DuckDBTarget, *, read_only: bool = False) -> None:
+        path = Path(target.path).expanduser()
+        if read_only and not path.exists():
+            raise SinkError(
+                f"no DuckDB file at {target.path}: nothing has been loaded into this target "
+                "(check FXA_DUCKDB_PATH)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(target.path)
+            self._con = duckdb.connect(target.path, read_only=read_only)
         except duckdb.Error as error:
             raise SinkError(
                 f"cannot open the DuckDB file {target.path} ({error}); check FXA_DUCKDB_PATH and "
@@ -267,6 +283,9 @@ class DuckDBSink(Sink):
     def rollback(self) -> None:
         self._con.execute("rollback")
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql).fetchall()
+
     def close(self) -> None:
         self._engine.close()
         self._con.close()
@@ -277,7 +296,7 @@ class PostgresSink(Sink):
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, target: PostgresTarget) -> None:
+    def __init__(self, target: PostgresTarget, *, read_only: bool = False) -> None:
         import psycopg
 
         self._psycopg = psycopg
@@ -289,6 +308,7 @@ class PostgresSink(Sink):
                 f"{target.dbname} as {target.user} ({str(error).strip()}); check the PG* "
                 "variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"
             ) from error
+        self._conn.read_only = read_only  # every transaction READ ONLY
         self._engine = new_engine()
         # Tables appended to by the current file, and by committed files of this run.
         self._appended: set[str] = set()
@@ -368,6 +388,13 @@ class PostgresSink(Sink):
         self._conn.rollback()
         self._appended = set()
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        self._conn.rollback()  # end the read's transaction
+        return rows
+
     def close(self) -> None:
         try:
             self._analyze()
@@ -411,12 +438,17 @@ class RedshiftSink(Sink):
         connection: redshift_copy.Connection | None = None,
         s3_client: redshift_copy.S3Client | None = None,
         settings: redshift_copy.CopySettings | None = None,
+        read_only: bool = False,
     ) -> None:
-        try:
-            self._settings = settings or redshift_copy.CopySettings.from_env()
-        except redshift_copy.ConfigError as error:
-            raise SinkError(str(error)) from error
-        self._s3 = s3_client or redshift_copy.make_s3_client(self._settings)
+        # Reading needs no S3: the settings and the client are only made for loading.
+        self._settings: redshift_copy.CopySettings | None = settings
+        self._s3: redshift_copy.S3Client | None = s3_client
+        if not read_only:
+            try:
+                self._settings = settings or redshift_copy.CopySettings.from_env()
+            except redshift_copy.ConfigError as error:
+                raise SinkError(str(error)) from error
+            self._s3 = s3_client or redshift_copy.make_s3_client(self._settings)
         self._conn = connection or self._connect(target)
         self._engine = new_engine()
         self._load: redshift_copy.FileLoad | None = None
@@ -468,6 +500,8 @@ class RedshiftSink(Sink):
 
     def begin(self) -> None:
         self._discard()
+        if self._settings is None or self._s3 is None:
+            raise RuntimeError("RedshiftSink: opened read-only")
         # the staging prefix carries the file's SHA-256, known from the ledger row (set in
         # write_ledger; the prefix is built at commit)
         self._load = redshift_copy.FileLoad(self._settings, self._s3, "")
@@ -525,15 +559,23 @@ class RedshiftSink(Sink):
         self._discard()
         self._conn.rollback()
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self._conn.cursor()
+        cursor.execute(sql)
+        rows = list(cursor.fetchall())
+        self._conn.rollback()  # end the read's implicit transaction
+        return rows
+
     def close(self) -> None:
         self._discard()
         self._conn.close()
         self._engine.close()
 
 
-def open_sink(target: Target) -> Sink:
+def open_sink(target: Target, *, read_only: bool = False) -> Sink:
+    """The sink of `target`; with `read_only`, for `query()` only."""
     if isinstance(target, DuckDBTarget):
-        return DuckDBSink(target)
+        return DuckDBSink(target, read_only=read_only)
     if isinstance(target, PostgresTarget):
-        return PostgresSink(target)
-    return RedshiftSink(target)
+        return PostgresSink(target, read_only=read_only)
+    return RedshiftSink(target, read_only=read_only)
