@@ -446,7 +446,9 @@ class Warehouse:
             from dbt.cli.main import dbtRunner
 
             vars_args = ["--vars", vars_yaml] if vars_yaml else []
-            result = dbtRunner().invoke(["parse", *vars_args, *self._common_args()])
+            result = dbtRunner().invoke(
+                ["parse", *vars_args, *self._common_args(), "--no-write-json", "--no-partial-parse"]
+            )
             self._release()
             if not result.success:
                 raise AssertionError(f"dbt parse failed: {result.exception}")
