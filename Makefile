@@ -61,8 +61,12 @@ PYTEST_WORKERS ?= 2
 SQLFLUFF_PROCESSES ?= 2
 PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+# `make test` runs lint and the Redshift check side by side (each prints when it is done), then
+# pytest on both cores.
 .PHONY: test
-test: lint pytest redshift-check ## every check CI runs: lint, all of pytest (DuckDB and Postgres), the Redshift check
+test: $(STAMP) ## every check CI runs: lint, the Redshift check, all of pytest (DuckDB and Postgres)
+	$(MAKE) --no-print-directory -j 2 --output-sync=target SQLFLUFF_PROCESSES=1 lint redshift-check
+	$(MAKE) --no-print-directory pytest
 	@echo "make test: all checks passed"
 
 .PHONY: test-fast

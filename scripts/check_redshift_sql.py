@@ -4,9 +4,9 @@ No Redshift cluster is reachable from CI, so this checks everything that can be 
 one:
 
 1. Compile every model (and, by dbt's indirect selection, the data tests on it) for the
-   `redshift` target with no connection (`--no-introspect
-   --no-populate-cache`), twice: the full-build path and, through the project's
-   `is_incremental()` override (`macros/is_incremental.sql`, var `force_incremental`), the
+   `redshift` target with no connection (`--no-introspect --no-populate-cache`), twice on one
+   parse of the project: the full-build path and, through the project's `is_incremental()`
+   override (`macros/is_incremental.sql`, var `force_incremental`, read at compile time), the
    incremental path.
 2. Parse each compiled model and each statement of the raw DDL
    (`fxa_pipeline.raw_schema.create_all_sql("redshift")`) with sqlfluff's `redshift` dialect:
@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -237,50 +236,48 @@ def check_physical_design(manifest: dict) -> list[Problem]:
     return problems
 
 
-def dbt_executable() -> str:
-    beside_python = Path(sys.executable).with_name("dbt")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("dbt")
-    if found is None:
-        raise SystemExit("dbt not found: run `make venv` and use .venv/bin/python")
-    return found
+def compile_offline(project_dir: Path, target_root: Path) -> dict[str, Path]:
+    """`dbt compile` every model for the redshift target without opening a connection, once
+    per path of COMPILE_MODES; the target path of each. dbt runs in this process and parses the
+    project once: `force_incremental` is read when a model compiles, not when it parses."""
+    from dbt.cli.main import dbtRunner
 
-
-def compile_offline(project_dir: Path, target_path: Path, incremental: bool) -> None:
-    """`dbt compile` every model for the redshift target without opening a connection."""
-    env = dict(os.environ)
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    env.setdefault("DBT_PROFILES_DIR", str(project_dir))
-    command = [
-        dbt_executable(),
-        "compile",
-        "--target",
-        "redshift",
-        "--no-introspect",
-        "--no-populate-cache",
-        "--no-partial-parse",
-        "--target-path",
-        str(target_path),
-        "--select",
-        "resource_type:model",
-        # Unit tests read column types from the warehouse: they cannot compile offline.
-        "--exclude",
-        "resource_type:unit_test",
-        "--vars",
-        json.dumps({"force_incremental": incremental}),
-    ]
-    result = subprocess.run(
-        command, cwd=project_dir, env=env, capture_output=True, text=True, check=False
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DBT_PROFILES_DIR", str(project_dir))
+    common = ["--target", "redshift", "--project-dir", str(project_dir), "--quiet"]
+    parsed = dbtRunner().invoke(
+        ["parse", "--no-partial-parse", "--target-path", str(target_root / "parse"), *common]
     )
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout + result.stderr)
-        mode = "incremental" if incremental else "full"
-        raise SystemExit(
-            f"dbt compile --target redshift ({mode} path) failed offline (output above). "
-            "A model that queries the warehouse while compiling (run_query, introspection) "
-            "cannot be checked offline: move that logic out of compile time."
+    if not parsed.success:
+        raise SystemExit(f"dbt parse --target redshift failed: {parsed.exception}")
+    paths = {}
+    for mode, incremental in COMPILE_MODES.items():
+        paths[mode] = target_root / mode
+        result = dbtRunner(manifest=parsed.result).invoke(
+            [
+                "compile",
+                "--no-introspect",
+                "--no-populate-cache",
+                "--target-path",
+                str(paths[mode]),
+                "--select",
+                "resource_type:model",
+                # Unit tests read column types from the warehouse: they cannot compile offline.
+                "--exclude",
+                "resource_type:unit_test",
+                "--vars",
+                json.dumps({"force_incremental": incremental}),
+                *common,
+            ]
         )
+        if not result.success:
+            raise SystemExit(
+                f"dbt compile --target redshift ({mode} path) failed offline: "
+                f"{result.exception}. A model that queries the warehouse while compiling "
+                "(run_query, introspection) cannot be checked offline: move that logic out of "
+                "compile time."
+            )
+    return paths
 
 
 def compiled_models(target_path: Path) -> Iterator[Path]:
@@ -316,18 +313,18 @@ def main(argv: list[str] | None = None) -> int:
     target_root = project_dir / args.target_path
 
     items: dict[str, tuple[str, str]] = {}  # compiled text -> (where, text): check once
-    manifest: dict = {}
-    for mode, incremental in COMPILE_MODES.items():
-        target_path = target_root / mode
-        if not args.skip_compile:
-            shutil.rmtree(target_path, ignore_errors=True)
-            print(f"compiling every model for redshift offline ({mode} path)", flush=True)
-            compile_offline(project_dir, target_path, incremental)
+    if args.skip_compile:
+        paths = {mode: target_root / mode for mode in COMPILE_MODES}
+    else:
+        shutil.rmtree(target_root, ignore_errors=True)
+        modes = ", ".join(COMPILE_MODES)
+        print(f"compiling every model for redshift offline ({modes} paths)", flush=True)
+        paths = compile_offline(project_dir, target_root)
+    for mode, target_path in paths.items():
         for path in compiled_models(target_path):
             sql = path.read_text()
             items.setdefault(sql, (f"{path.relative_to(project_dir)} ({mode} path)", sql))
-        if mode == "full":
-            manifest = json.loads((target_path / "manifest.json").read_text())
+    manifest = json.loads((paths["full"] / "manifest.json").read_text())
     for where, statement in ddl_statements():
         items.setdefault(statement, (where, statement))
 

@@ -115,9 +115,16 @@ def project_target_state() -> dict[str, tuple[int, int] | None]:
 
 @needs_make
 @pytest.mark.integration
-def test_make_daily_names_the_warned_and_failed_tests_and_prints_no_escape_codes(tmp_path):
-    """A warn-level guard tripped through VARS, an error-level test failed by a corrupt ledger
-    row: the summary line names both, and no output or log file holds an escape character."""
+def test_make_daily_summary_target_path_options_and_no_escape_codes(tmp_path):
+    """One cron run with every option, a warn-level guard tripped through VARS and an
+    error-level test failed by a corrupt ledger row:
+
+    - the summary line names the warned and the failed test, and counts what the build ran;
+    - no output or log file holds an escape character, though the environment asks for colour;
+    - DBT_TARGET_PATH is where dbt writes and where the summary reads, and the project's
+      target/ is left alone;
+    - FULL_REFRESH, VARS and SELECT reach dbt build verbatim, quotes and spaces included.
+    """
     logs = write_logs(tmp_path / "logs")
     create_raw_tables(tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
@@ -128,13 +135,15 @@ def test_make_daily_names_the_warned_and_failed_tests_and_prints_no_escape_codes
             ["0" * 64],
         )
     daily_log = tmp_path / "daily.log"
+    before = project_target_state()
 
     result = make_daily(
         tmp_path,
         logs,
+        FULL_REFRESH="1",
         # the loaded file has 1 rejected line of 6: above a limit of 0, the guard warns
-        VARS="{raw_rejected_share_limit: 0}",
-        SELECT="+load_quality_daily",
+        VARS="{raw_rejected_share_limit: 0, retention_reference_date: '2026-01-02'}",
+        SELECT="stg_fxa__rejected_lines +load_quality_daily",
         LOG_FILE=str(daily_log),
     )
 
@@ -149,8 +158,24 @@ def test_make_daily_names_the_warned_and_failed_tests_and_prints_no_escape_codes
     assert " skipped |" in summary  # load_quality_daily and its tests, after the failed test
     assert output[1].startswith(f"--- last lines of build (full output: {daily_log}) ---")
 
+    # the summary's counts are those of the run_results.json in DBT_TARGET_PATH
+    run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    statuses = [entry["status"] for entry in run_results["results"]]
+    assert len(statuses) >= 12  # 3 models, their data tests and the source's
+    assert f"| build {statuses.count('success') + statuses.count('pass')} ok, " in summary
+    assert f", {statuses.count('skipped')} skipped |" in summary
+    assert (tmp_path / "target" / "sources.json").exists()
+    assert project_target_state() == before
+
     log_text = daily_log.read_text()
     assert "Done. PASS=" in log_text and ERROR_TEST in log_text
+    build_command = next(line for line in log_text.splitlines() if " build --target duckdb" in line)
+    assert f"DBT_TARGET_PATH={tmp_path / 'target'}" in build_command
+    assert build_command.endswith(
+        "--full-refresh --vars '{raw_rejected_share_limit: 0, retention_reference_date: "
+        "'\"'\"'2026-01-02'\"'\"'}' --select 'stg_fxa__rejected_lines +load_quality_daily'"
+    ), build_command
+
     written = [daily_log, *files_under(tmp_path / "dbt-logs")]
     assert len(written) > 1  # dbt's own dbt.log is checked too
     for text, where in [
@@ -159,47 +184,6 @@ def test_make_daily_names_the_warned_and_failed_tests_and_prints_no_escape_codes
         *((path.read_text(errors="replace"), str(path)) for path in written),
     ]:
         assert ESC not in text, f"an escape character in {where}"
-
-
-@needs_make
-@pytest.mark.integration
-def test_make_daily_honours_dbt_target_path_and_passes_its_options_to_dbt(tmp_path):
-    """DBT_TARGET_PATH is where dbt writes and where the summary reads (a real count, not
-    `none`); the project's target/ is left alone; FULL_REFRESH, VARS and SELECT reach dbt
-    build verbatim, quotes and spaces included."""
-    logs = write_logs(tmp_path / "logs")
-    create_raw_tables(tmp_path / "warehouse.duckdb")
-    daily_log = tmp_path / "daily.log"
-    before = project_target_state()
-
-    result = make_daily(
-        tmp_path,
-        logs,
-        FULL_REFRESH="1",
-        VARS="{raw_rejected_share_limit: 0.5, retention_reference_date: '2026-01-02'}",
-        SELECT="stg_fxa__load_ledger stg_fxa__rejected_lines load_quality_daily",
-        LOG_FILE=str(daily_log),
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    (summary,) = result.stdout.splitlines()
-    assert "[duckdb]: OK | files 1 (1 new) |" in summary
-    run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
-    built = len(run_results["results"])
-    assert built >= 12  # 3 models and their data tests
-    assert f"| build {built} ok |" in summary
-    assert (tmp_path / "target" / "sources.json").exists()
-    assert project_target_state() == before
-
-    build_command = next(
-        line for line in daily_log.read_text().splitlines() if " build --target duckdb" in line
-    )
-    assert f"DBT_TARGET_PATH={tmp_path / 'target'}" in build_command
-    assert build_command.endswith(
-        "--full-refresh --vars '{raw_rejected_share_limit: 0.5, retention_reference_date: "
-        "'\"'\"'2026-01-02'\"'\"'}' --select 'stg_fxa__load_ledger stg_fxa__rejected_lines "
-        "load_quality_daily'"
-    ), build_command
 
 
 # ---- the pieces, steps stubbed ---------------------------------------------------------------

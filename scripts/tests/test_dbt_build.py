@@ -5,8 +5,10 @@ The session's built warehouse of each target (conftest.py, dbt_harness.build_sta
 loads the first half of the standard generated log set, runs `dbt seed` and `dbt run --empty`
 (a unit test reads its model's relation for the column types) and `dbt build`; then loads the
 other half (the rest of the days and the legacy CSV day, older than all of them) and runs
-`dbt build` again, so that every model's incremental path and every test also run on a grown
-warehouse. Both builds must succeed, and each must have run models, unit tests and data tests.
+`dbt build` again, so that every model's incremental path and every data test also run on a
+grown warehouse. Both builds must succeed; each must have run models and data tests, the first
+the unit tests too (they read only their given rows: running them again on the grown warehouse
+would prove nothing new).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import pytest
 from dbt_harness import TARGETS, BuiltWarehouse
 
-# What the standard warehouse's two builds run, at least (the project has more of each).
+# What the standard warehouse's builds run, at least (the project has more of each); the
+# unit tests in the fresh build only.
 AT_LEAST = {"model": 20, "seed": 3, "unit_test": 20, "test": 100}
 
 
@@ -29,6 +32,8 @@ def test_dbt_build_passes_on_a_fresh_and_a_grown_warehouse(
             + "\n".join(run.problems)
         )
         for resource_type, minimum in AT_LEAST.items():
+            if resource_type == "unit_test" and run.label == "grown":
+                continue
             ran = run.count(resource_type)
             assert ran >= minimum, f"{run.label} build ran {ran} {resource_type}(s)"
     fresh, grown = (run.row_counts for run in built_warehouse.builds)

@@ -302,6 +302,7 @@ def message(signum: int, committed: list[Path], rolled_back: Path | None, not_st
         pytest.param((signal.SIGTERM, signal.SIGINT, signal.SIGTERM), id="TERM-INT-TERM"),
     ],
 )
+@pytest.mark.integration  # three loader processes on files large enough to be caught mid-way
 def test_signal_during_first_file_between_files_and_during_last_file(
     tmp_path: Path, target: str, signals: tuple[int, int, int]
 ) -> None:
