@@ -12,7 +12,8 @@ step a fresh child process measured from outside (wall, CPU user+sys, its own pe
    alone `read_json`/`read_csv` of the same files into tables (fresh database file);
 2. full build: `dbt build --full-refresh` of every model, tests excluded
    (`--exclude-resource-type test unit_test`), vs the floor: one `create table as select *`
-   copy of each raw table; plus `dbt build --empty` of the same models, dbt's fixed cost;
+   copy of each raw table; plus `dbt build --empty` of the same models, dbt's fixed cost
+   (every dbt call but the first of a run reads dbt's saved parse, as cron's runs do);
 3. incremental: load + `dbt build` of the extra day after 1 day of history (the last history
    day) and after DAYS days, and their ratio (does the cost grow with history?);
 4. peak RSS of the loader and of dbt (largest over every run of each);
@@ -51,7 +52,12 @@ from fxa_pipeline.benchmarking import (
     run_measured,
 )
 
-TARGETS = {"load": 1.5, "full_build": 4.0, "incremental": 1.3, "peak_rss_mib": 2048.0}
+# The ratios each target must stay within (pipeline / floor; incremental: after all the history
+# / after 1 day), and the peak RSS in MiB.
+TARGETS = {
+    "duckdb": {"load": 2.0, "full_build": 3.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
+    "postgres": {"load": 2.0, "full_build": 5.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
+}
 DBT = str(Path(sys.executable).with_name("dbt"))
 NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
 
@@ -245,17 +251,21 @@ def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
             "inc_build_after_n",
         )
     }
+    targets = TARGETS[wh.target]
     counts: dict[str, int] = {}
     profile: dict[str, dict[str, float]] = {}  # seconds per model, last run
     for run in range(repeat):
         say(f"[{wh.target}] run {run + 1}/{repeat}: incremental day after 1 day of history")
         wh.fresh()
         wh.load(logs.last_day)
-        runs["empty_build"].append(wh.build(full_refresh=True, empty=True))
+        # Not measured: the first dbt call of a run parses the project in full, which cron's
+        # runs (target/ kept between them) do not; every later call reads the saved parse.
         wh.build(full_refresh=True)
         runs["inc_load_after_1"].append(wh.load(logs.extra_day))
         runs["inc_build_after_1"].append(wh.build())
         profile["incremental_after_1_day"] = wh.model_seconds()
+        # dbt's fixed cost: every model built with no rows (`--empty`), the parse warm
+        runs["empty_build"].append(wh.build(full_refresh=True, empty=True))
 
         say(f"[{wh.target}] run {run + 1}/{repeat}: load floor, load, full build, copy floor")
         runs["load_floor"].append(wh.read_floor(logs.history))
@@ -313,8 +323,8 @@ def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
             "floor_lines_per_s": logs.history_lines / med["load_floor"]["wall_s"],
             "ratio": load_ratio,
             "cpu_ratio": med["load"]["cpu_s"] / med["load_floor"]["cpu_s"],
-            "target": TARGETS["load"],
-            "met": load_ratio <= TARGETS["load"],
+            "target": targets["load"],
+            "met": load_ratio <= targets["load"],
         },
         "full_build": {
             "events": events,
@@ -325,8 +335,8 @@ def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
             "floor_events_per_s": events / med["copy_floor"]["wall_s"],
             "ratio": build_ratio,
             "ratio_without_dbt_fixed_cost": build_net / med["copy_floor"]["wall_s"],
-            "target": TARGETS["full_build"],
-            "met": build_ratio <= TARGETS["full_build"],
+            "target": targets["full_build"],
+            "met": build_ratio <= targets["full_build"],
         },
         "incremental": {
             "extra_day_lines": logs.extra_lines,
@@ -343,14 +353,14 @@ def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
             },
             "ratio": inc_ratio,
             "build_ratio": med["inc_build_after_n"]["wall_s"] / med["inc_build_after_1"]["wall_s"],
-            "target": TARGETS["incremental"],
-            "met": inc_ratio <= TARGETS["incremental"],
+            "target": targets["incremental"],
+            "met": inc_ratio <= targets["incremental"],
         },
         "peak_rss_mib": {
             "loader": loader_rss,
             "dbt": dbt_rss,
-            "target": TARGETS["peak_rss_mib"],
-            "met": max(loader_rss, dbt_rss) <= TARGETS["peak_rss_mib"],
+            "target": targets["peak_rss_mib"],
+            "met": max(loader_rss, dbt_rss) <= targets["peak_rss_mib"],
         },
         "model_seconds_last_run": profile,
         "runs": {k: as_dicts(v) for k, v in runs.items()},
