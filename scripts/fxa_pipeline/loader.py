@@ -32,8 +32,8 @@ import pyarrow as pa
 from fxa_pipeline import interrupts, normalise, reading
 from fxa_pipeline.interrupts import Interrupted
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
-from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES
-from fxa_pipeline.sinks import LedgerRow, RemovedRows, Sink
+from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, LedgerRow
+from fxa_pipeline.sinks import RemovedRows, Sink
 from fxa_pipeline.uid_hmac import (
     KEY_VARIABLE,
     HmacKey,

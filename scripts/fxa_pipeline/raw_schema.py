@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
@@ -102,6 +103,20 @@ LOAD_LEDGER_COLUMNS = (
     Column("ignored", "bigint"),
     Column("loaded_at", "timestamp"),
 )
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One row of load_ledger, its columns in table order (LOAD_LEDGER_COLUMNS)."""
+
+    file_name: str
+    file_sha256: str
+    lines: int
+    loaded: int
+    rejected: int
+    ignored: int
+    loaded_at: datetime
+
 
 # What a removal of a file's rows (`--force`, a changed file, `--unload`) leaves behind so that
 # incremental models can recompute what the deleted rows touched: the distinct flow ids and

@@ -42,6 +42,7 @@ from fxa_pipeline.raw_schema import (
     RAW_SCHEMA,
     RAW_TABLES,
     Dialect,
+    LedgerRow,
     create_all_sql,
     file_removal_sql,
     quote,
@@ -55,17 +56,6 @@ _APPEND_BATCH_ROWS = 122_880
 
 # Postgres advisory lock key: one loader at a time per database.
 _LOADER_LOCK = 0x46584131
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    file_name: str
-    file_sha256: str
-    lines: int
-    loaded: int
-    rejected: int
-    ignored: int
-    loaded_at: datetime
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from fxa_pipeline.raw_schema import RAW_SCHEMA, quote
+from fxa_pipeline.raw_schema import RAW_SCHEMA, LedgerRow, quote
 
 EXAMPLE_CHARACTERS = 120
 DEFAULT_FILES = 20
@@ -39,7 +38,7 @@ TOTALS_SQL = (
 )
 
 _FILES_SQL = (
-    "select file_name, lines, loaded, rejected, ignored, loaded_at"
+    "select file_name, file_sha256, lines, loaded, rejected, ignored, loaded_at"
     f" from {_RAW}.load_ledger order by loaded_at desc, file_name"
 )
 
@@ -68,16 +67,6 @@ def files_sql(limit: int | None) -> str:
 
 
 @dataclass(frozen=True)
-class LoadedFile:
-    name: str
-    lines: int
-    loaded: int
-    rejected: int
-    ignored: int
-    loaded_at: datetime
-
-
-@dataclass(frozen=True)
 class Reason:
     reason: str
     count: int
@@ -93,7 +82,7 @@ class Status:
     loaded: int
     rejected: int
     ignored: int
-    files: list[LoadedFile]  # newest first, at most the limit asked for
+    files: list[LedgerRow]  # newest first, at most the limit asked for
     reasons: list[Reason]  # most frequent first, at most TOP_REASONS
 
 
@@ -102,7 +91,7 @@ def read_status(query: Query, limit: int | None = DEFAULT_FILES) -> Status | Non
     if len(query(TABLES_SQL)) < len(STATUS_TABLES):
         return None
     ((file_count, lines, loaded, rejected, ignored),) = query(TOTALS_SQL)
-    files = [LoadedFile(*row) for row in query(files_sql(limit))]
+    files = [LedgerRow(*row) for row in query(files_sql(limit))]
     reasons = [
         Reason(reason, int(count), source, int(line), example or "")
         for reason, count, source, line, example in query(REASONS_SQL)
@@ -155,7 +144,7 @@ def format_status(status: Status, where: str) -> str:
                 f"{file.rejected:,}",
                 f"{file.ignored:,}",
                 share(file.rejected, file.lines),
-                printable(file.name),
+                printable(file.file_name),
             ]
             for file in status.files
         ]
