@@ -3,9 +3,10 @@
     python scripts/check_references.py [--root DIR] [PATH...]
 
 The repository must explain itself: a comment, docstring or page that cites the pinned
-contract file kept outside it, an issue number, a person's or a brief's decision, "done in
-this round" or "since <commit>" points at something only its author could read. Cite a page
-of `docs/` (e.g. `docs/data-contract.md#privacy`) or give the reason itself instead.
+contract file kept outside it, an issue number, a person's or a brief's decision, a remark
+dating the text to a work session, or a commit hash points at something only its author could
+read. Cite a page of `docs/` (e.g. `docs/data-contract.md#privacy`) or give the reason itself
+instead.
 
 Scans every git-tracked text file under `--root` (default: the current directory), or only
 the given paths, and prints `file:line:text` for each line that matches one of `PATTERNS`.
@@ -31,7 +32,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "an issue number": re.compile(r"(?i)\bissues?[ ]#?[0-9]"),
     "a person's decision": re.compile(r"(?i)\bthe[ ](?:project )?lead(?![\w-])"),
     "a brief": re.compile(r"(?i)\bthe[ ]brief\b"),
-    "this round": re.compile(r"(?i)\bthis[ ]round\b"),
+    "a work session": re.compile(r"(?i)\bthis[ ]round\b"),
     "a folder outside the repository": re.compile(r"\.\./shared\b"),
     # "since 6a87fc2": a commit hash, abbreviated (7-12 hex digits) or full (40), with letters
     # and digits, after a word that introduces one. uids (32) and flow ids (64) have other
