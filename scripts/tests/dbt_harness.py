@@ -625,6 +625,8 @@ def build_standard_warehouse(warehouse: Warehouse, logs: Path) -> BuiltWarehouse
         built.builds.append(run)
         if not run.success:
             warehouse.dbt_result("run")
-        for table in warehouse.tables():
-            run.row_counts[table] = warehouse.query(f"select count(*) from analytics.{table}")[0][0]
+        tables = warehouse.tables()
+        counts = warehouse.queries([(f"select count(*) from analytics.{t}", ()) for t in tables])
+        for table, rows in zip(tables, counts, strict=True):
+            run.row_counts[table] = rows[0][0]
     return built

@@ -19,7 +19,7 @@ from pathlib import Path
 import daily_run
 import duckdb
 import pytest
-from dbt_harness import PROJECT_ROOT, base_environment
+from dbt_harness import PROJECT_ROOT, Warehouse, base_environment
 
 FLOW_ID = "f3f49249dc28ff90a5aec7978306d03bf38b2ffc80a4df5a51c9bc701e7ea419"
 UID = "1919e93ad11745ad498893101c593af5"
@@ -48,23 +48,6 @@ def write_logs(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "fxa-auth.log").write_text("\n".join(lines) + "\n")
     return folder
-
-
-def create_raw_tables(database: Path) -> None:
-    """The loader's raw schema, plus the retraction tables when it does not create them yet."""
-    from fxa_pipeline.raw_schema import create_all_sql
-
-    with duckdb.connect(str(database)) as con:
-        for statement in create_all_sql("duckdb"):
-            con.execute(statement)
-        con.execute(
-            "create table if not exists raw.retracted_flow_events (flow_id varchar, "
-            '"timestamp" timestamp, source_file varchar, retracted_at timestamp)'
-        )
-        con.execute(
-            'create table if not exists raw.retracted_activity_events ("timestamp" timestamp, '
-            "source_file varchar, retracted_at timestamp)"
-        )
 
 
 def make_daily(work: Path, logs: Path, **make_vars: str) -> subprocess.CompletedProcess[str]:
@@ -126,8 +109,9 @@ def test_make_daily_summary_target_path_options_and_no_escape_codes(tmp_path):
     - FULL_REFRESH, VARS and SELECT reach dbt build verbatim, quotes and spaces included.
     """
     logs = write_logs(tmp_path / "logs")
-    create_raw_tables(tmp_path / "warehouse.duckdb")
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+    database = tmp_path / "warehouse.duckdb"
+    Warehouse("duckdb", {"FXA_DUCKDB_PATH": str(database)}, tmp_path).create_raw_tables()
+    with duckdb.connect(str(database)) as con:
         # A ledger row that lost 5 of its 10 lines: lines != loaded + rejected + ignored.
         con.execute(
             "insert into raw.load_ledger values ('/corrupt/lost-lines.log', ?, 10, 5, 0, 0, "

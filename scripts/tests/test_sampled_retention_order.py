@@ -59,10 +59,10 @@ def test_sampled_and_retained_tables_equal_full_refresh(
         for batch in (files[0::3], files[1::3], files[2::3]):  # 3 loads keep CI time down
             warehouse.load(*batch)
             warehouse.dbt("run", *SELECT)
-        incremental = {model: warehouse.rows(model) for model in models}
+        incremental = warehouse.snapshot(models)
         warehouse.dbt("test", *SELECT, "--exclude", "test_type:unit")
         warehouse.dbt("run", "--full-refresh", *SELECT)
-        full = {model: warehouse.rows(model) for model in models}
+        full = warehouse.snapshot(models)
 
     for model in models:
         assert full[model], f"{model} is empty: nothing was compared"
