@@ -56,22 +56,34 @@ report: $(STAMP) ## KPI report: one static HTML file (inline SVG charts) in arti
 	$(PY) scripts/report.py $(if $(TARGET),--target $(TARGET))
 
 # pytest-xdist workers of `make pytest` / `make pytest-fast` (0: no worker processes), and
-# sqlfluff's processes (`make test-fast` runs sqlfluff beside pytest, with one).
+# sqlfluff's processes (`make test` and `make test-fast` run sqlfluff beside pytest, with one).
 PYTEST_WORKERS ?= 2
 SQLFLUFF_PROCESSES ?= 2
 PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+STATIC_CHECKS_LOG := scratch/static-checks.log
 
-# `make test` runs lint and the Redshift check side by side (each prints when it is done), then
-# pytest on both cores.
+# `make test` runs the static checks (lint, the Redshift check) in the background while pytest
+# runs in the foreground, its output live: pytest leaves a core idle at times (waiting on
+# Postgres, its last tests), which they fill. Their output follows pytest's; either failing
+# fails the target.
 .PHONY: test
 test: $(STAMP) ## every check CI runs: lint, the Redshift check, all of pytest (DuckDB and Postgres)
-	$(MAKE) --no-print-directory -j 2 --output-sync=target SQLFLUFF_PROCESSES=1 lint redshift-check
-	$(MAKE) --no-print-directory pytest
+	@mkdir -p scratch
+	@echo "lint and redshift-check run in the background (output after pytest's)"
+	$(MAKE) --no-print-directory -j 2 --output-sync=target SQLFLUFF_PROCESSES=1 \
+		lint redshift-check > $(STATIC_CHECKS_LOG) 2>&1 & static=$$!; \
+	pytest_status=0; $(MAKE) --no-print-directory pytest || pytest_status=$$?; \
+	static_status=0; wait $$static || static_status=$$?; \
+	echo "--- lint and redshift-check (exit $$static_status) ---"; cat $(STATIC_CHECKS_LOG); \
+	if [ $$pytest_status -ne 0 ] || [ $$static_status -ne 0 ]; then \
+		echo "make test: FAILED (pytest exit $$pytest_status, static checks exit $$static_status)"; \
+		exit 1; \
+	fi
 	@echo "make test: all checks passed"
 
 .PHONY: test-fast
 test-fast: $(STAMP) ## the fast tier (under a minute): lint and the tests that build no warehouse, side by side
-	$(MAKE) --no-print-directory -j 4 --output-sync=target SQLFLUFF_PROCESSES=1 PYTEST_WORKERS=0 lint pytest-fast
+	$(MAKE) --no-print-directory -j 4 --output-sync=target SQLFLUFF_PROCESSES=1 lint pytest-fast
 	@echo "make test-fast: all checks passed"
 
 .PHONY: lint lint-python lint-sql lint-references

@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import duckdb
 import pytest
 from dbt_harness import (
     STANDARD_LOGS,
     BuiltWarehouse,
     LogSet,
     build_standard_warehouse,
+    duckdb_query,
     generate_logs,
+    release_duckdb_files,
     require_postgres,
     run_loader,
     scratch_postgres_database,
@@ -93,10 +94,16 @@ QueryFn = Callable[[str], list[tuple]]
 @pytest.fixture
 def query(duckdb_path: Path) -> QueryFn:
     def run(sql: str) -> list[tuple]:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
-            return con.execute(sql).fetchall()
+        return duckdb_query(duckdb_path, sql)[1]
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _release_duckdb_files() -> Iterator[None]:
+    """Close the connections dbt_harness.duckdb_query() kept open during the test."""
+    yield
+    release_duckdb_files()
 
 
 @pytest.fixture
@@ -170,14 +177,25 @@ INTEGRATION_FIXTURES = frozenset(
 )
 
 
-# Under pytest-xdist (`make pytest`: `-n 2 --dist loadgroup`), the tests that read one target's
-# built warehouse form one group, run by one worker, so that each warehouse is built once; and
-# the longest tests are handed out first, so that both workers finish about together.
+# Under pytest-xdist (`-n 2 --dist loadgroup`), the tests that read one target's built
+# warehouse form one group, run by one worker, so that each warehouse is built once; so do the
+# tests of a module that share a module-scoped fixture (a dbt parse, a generated report), so
+# that it is made once; and the longest tests are handed out first, so that both workers finish
+# about together.
 LONGEST_FIRST = (
     "test_incremental_scenarios.py",
     "test_bench_pipeline.py",
     "test_sampled_retention_order.py",
 )
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:
+        return False
+    return any(
+        definitions[-1].scope == "module" for definitions in fixtures.name2fixturedefs.values()
+    )
 
 
 def _built_target(item: pytest.Item) -> str | None:
@@ -197,6 +215,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         target = _built_target(item)
         if target is not None:
             item.add_marker(pytest.mark.xdist_group(f"built-{target}"))
+        elif _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
     items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
 
 

@@ -11,6 +11,8 @@
   importing dbt and parsing the project. The DuckDB file is released after every dbt call so
   that the loader can write to it.
 - The loader runs in-process too, through the same `main()` as `scripts/load_events.py`.
+  Tests read a DuckDB file between loader runs with `duckdb_query()`, whose connection stays
+  open for the test, so that the loader's connections join its DuckDB instance.
 - A warehouse is never the one you work in: DuckDB gets a file under the test's temporary
   folder; Postgres gets a database `<PGDATABASE>_<tag>_<random>` on the PG* server, created
   for the test and dropped after it (the PG* user needs CREATEDB). A copy is a file copy on
@@ -255,6 +257,46 @@ def run_loader(
     argv += ["--unload"] if unload else []
     argv += [str(path) for path in paths]
     return load_events.main(argv)
+
+
+# ---- reading a DuckDB file between in-process loader runs ---------------------------------
+
+# Connections kept open by duckdb_query(), by file, until release_duckdb_files().
+_KEPT_OPEN: dict[str, Any] = {}
+
+
+def duckdb_query(
+    path: str | Path, sql: str, params: Sequence[Any] = ()
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(column names, rows) of one statement on the DuckDB file at `path` (which must exist).
+
+    The connection stays open until release_duckdb_files(), which conftest.py calls after
+    every test: starting a DuckDB instance costs ~30 ms, more than a small query, and while
+    this connection is open the loader's connections in this process (same configuration)
+    join its instance instead of starting their own. A test that lets another process open the
+    file calls release_duckdb_files() first.
+    """
+    import duckdb
+
+    key = str(Path(path).resolve())
+    connection = _KEPT_OPEN.get(key)
+    if connection is None:
+        if not Path(key).exists():
+            raise FileNotFoundError(f"no DuckDB file at {key}")
+        connection = _KEPT_OPEN[key] = duckdb.connect(key)
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, list(params))
+        names = [d[0] for d in cursor.description or []]
+        return names, cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
+
+
+def release_duckdb_files() -> None:
+    """Close every connection duckdb_query() kept open."""
+    while _KEPT_OPEN:
+        _KEPT_OPEN.popitem()[1].close()
 
 
 # ---- warehouses ---------------------------------------------------------------------------

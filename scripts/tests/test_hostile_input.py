@@ -25,7 +25,7 @@ import duckdb
 import hostile_corpus as hc
 import pytest
 from conftest import property_examples
-from dbt_harness import TARGETS, Warehouse, base_environment, scratch_warehouse
+from dbt_harness import TARGETS, Warehouse, base_environment, duckdb_query, scratch_warehouse
 from fxa_pipeline.raw_schema import RAW_TABLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,9 +59,7 @@ class RawTables:
 
     def query(self, sql: str, params: Sequence[object] = ()) -> tuple[list[str], list[tuple]]:
         if self.env["FXA_TARGET"] == "duckdb":
-            with duckdb.connect(self.env["FXA_DUCKDB_PATH"], read_only=True) as con:
-                cursor = con.execute(sql, list(params))
-                return [d[0] for d in cursor.description], cursor.fetchall()
+            return duckdb_query(self.env["FXA_DUCKDB_PATH"], sql, params)
         import psycopg
 
         with psycopg.connect(dbname=self.env["PGDATABASE"]) as con:

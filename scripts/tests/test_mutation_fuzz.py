@@ -40,9 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
-from dbt_harness import TARGETS, Warehouse, scratch_warehouse
+from dbt_harness import TARGETS, Warehouse, duckdb_query, scratch_warehouse
 from fxa_pipeline import generator
 from fxa_pipeline.generator.run import Options
 
@@ -314,8 +313,7 @@ class Target:
 
     def rows(self, sql: str, params: list[object] | None = None) -> list[tuple]:
         if self.name == "duckdb":
-            with duckdb.connect(self.environment["FXA_DUCKDB_PATH"], read_only=True) as con:
-                return con.execute(sql, params or []).fetchall()
+            return duckdb_query(self.environment["FXA_DUCKDB_PATH"], sql, params or [])[1]
         import psycopg
 
         with psycopg.connect(dbname=self.environment["PGDATABASE"]) as con:
