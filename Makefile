@@ -70,7 +70,7 @@ STATIC_CHECKS_LOG := scratch/static-checks.log
 test: $(STAMP) ## every check CI runs: lint, the Redshift check, all of pytest (DuckDB and Postgres)
 	@mkdir -p scratch
 	@echo "lint and redshift-check run in the background (output after pytest's)"
-	$(MAKE) --no-print-directory -j 2 --output-sync=target SQLFLUFF_PROCESSES=1 \
+	@$(MAKE) --no-print-directory -j 2 --output-sync=target SQLFLUFF_PROCESSES=1 \
 		lint redshift-check > $(STATIC_CHECKS_LOG) 2>&1 & static=$$!; \
 	pytest_status=0; $(MAKE) --no-print-directory pytest || pytest_status=$$?; \
 	static_status=0; wait $$static || static_status=$$?; \
