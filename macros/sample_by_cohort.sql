@@ -67,12 +67,23 @@ final as (
         {%- endfor %}
     from parent
     where
-        {{ fxa_metrics.id_cohort(sampling['id']) }} < {{ rate }}
-        and {{ fxa_metrics.changed_time_range(
+        {{ fxa_metrics.changed_time_range(
             sampling['sort'],
             fxa_metrics.flow_lookaround_hours() if sampling['changes'] == 'flow' else 0,
             recompute) }}
+        {%- if sampling['id'] == sampling['unit'] and is_incremental() %}
+        {#- The cohort is a property of the unit: it narrows the touched units (the changes,
+            a few rows) rather than the parent's scan. Measured on DuckDB, 30 days x 30,000
+            flows a day: a cohort test on the parent kept its time range and the touched flows
+            from being pushed into its scan (all row groups read, 1.4 s); tested on the
+            changes, the scan reads only the touched flows' row groups (0.3 s). #}
+        and {{ fxa_metrics.touched(
+            unit, recompute,
+            changed_filter=fxa_metrics.id_cohort('changed.' ~ sampling['id']) ~ ' < ' ~ rate) }}
+        {%- else %}
+        and {{ fxa_metrics.id_cohort(sampling['id']) }} < {{ rate }}
         and {{ fxa_metrics.touched(unit, recompute) }}
+        {%- endif %}
 
 )
 

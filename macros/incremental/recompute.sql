@@ -104,17 +104,26 @@
     touched(column): a predicate on `column` (the unit, or an expression of it) true for the
     units the changes touch, per the model's meta.recompute. `1 = 1` on a full build. The refs
     are rendered on every call, so that dbt records them at parse time.
+    `changed_filter` (flow and timestamp units): a condition on the changed keys (`changed.`
+    flow_id, `changed."timestamp"`) that narrows the touched units to those it holds for.
 -#}
-{% macro touched(column, spec=none) %}
+{% macro touched(column, spec=none, changed_filter=none) %}
     {%- set spec = fxa_metrics.recompute_spec(spec) -%}
     {%- set changes = fxa_metrics.changes(spec['changes']) -%}
     {%- if not is_incremental() -%}
         {{ return('1 = 1') }}
     {%- endif -%}
+    {%- set where = (' where ' ~ changed_filter) if changed_filter is not none else '' -%}
     {%- if spec['unit'] == 'flow_id' -%}
-        {{ return(column ~ ' in (select changed.flow_id from (' ~ changes ~ ') as changed)') }}
+        {{ return(column ~ ' in (select changed.flow_id from (' ~ changes ~ ') as changed'
+            ~ where ~ ')') }}
     {%- elif spec['unit'] == 'timestamp' -%}
-        {{ return(column ~ ' in (select changed."timestamp" from (' ~ changes ~ ') as changed)') }}
+        {{ return(column ~ ' in (select changed."timestamp" from (' ~ changes ~ ') as changed'
+            ~ where ~ ')') }}
+    {%- endif -%}
+    {%- if changed_filter is not none -%}
+        {{ exceptions.raise_compiler_error(
+            "touched(): changed_filter needs a flow or timestamp unit, in " ~ this) }}
     {%- endif -%}
     {{ return(column ~ ' between (select touched_days.first_day from ('
         ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days) and (select touched_days.last_day from ('
