@@ -273,8 +273,10 @@ def duckdb_query(
     The connection stays open until release_duckdb_files(), which conftest.py calls after
     every test: starting a DuckDB instance costs ~30 ms, more than a small query, and while
     this connection is open the loader's connections in this process (same configuration)
-    join its instance instead of starting their own. A test that lets another process open the
-    file calls release_duckdb_files() first.
+    join its instance instead of starting their own. Meanwhile no other process can open the
+    file, nor dbt in this one (its profile configures DuckDB differently): a test that hands
+    the file to either calls release_duckdb_files() first. Warehouse.queries() is the reader
+    between dbt calls: it closes its connection.
     """
     import duckdb
 

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import duckdb
 import hostile_corpus as hc
 import pytest
 from conftest import property_examples
@@ -259,21 +258,18 @@ def test_gzip_cut_short_fails_as_a_whole_and_the_rest_loads(tmp_path: Path) -> N
     assert 0 < read < len(lines)
     for bad in ("b-header-only.log.gz", "c-garbage-after-header.log.gz"):
         assert str((data / bad).resolve()) in output
-    with duckdb.connect(str(db), read_only=True) as con:
-        ledger = con.execute(
-            'select file_name, lines, loaded, rejected, ignored from "raw".load_ledger'
-        ).fetchall()
-        assert ledger == [(str((data / "d-good.log.gz").resolve()), 10, 10, 0, 0)]
-        assert con.execute('select count(*) from "raw".flow_events').fetchone() == (10,)
-        assert con.execute('select count(*) from "raw".rejected_lines').fetchone() == (0,)
+    raw = RawTables({"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)})
+    ledger = raw.rows('select file_name, lines, loaded, rejected, ignored from "raw".load_ledger')
+    assert ledger == [(str((data / "d-good.log.gz").resolve()), 10, 10, 0, 0)]
+    assert raw.rows('select count(*) from "raw".flow_events') == [(10,)]
+    assert raw.rows('select count(*) from "raw".rejected_lines') == [(0,)]
     # The complete file, copied again, then loads whole.
     (data / "a-cut.log.gz").write_bytes(whole)
     (data / "b-header-only.log.gz").unlink()
     (data / "c-garbage-after-header.log.gz").unlink()
     status, output = run_loader(db, data)
     assert status == 0, output
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute('select count(*) from "raw".flow_events').fetchone() == (20010,)
+    assert raw.rows('select count(*) from "raw".flow_events') == [(20010,)]
 
 
 def test_empty_and_blank_files(tmp_path: Path) -> None:
@@ -290,6 +286,7 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
     (data / "no-final-newline.log").write_bytes(b"\n".join(_valid_log_lines(3)))
     (data / "bom.log").write_bytes(b"\xef\xbb\xbf" + b"\n".join(_valid_log_lines(2)) + b"\n")
     db = tmp_path / "empty.duckdb"
+    raw = RawTables({"FXA_TARGET": "duckdb", "FXA_DUCKDB_PATH": str(db)})
     for _ in range(2):  # and again: still empty, still not in the ledger
         status, output = run_loader(db, data)
         assert status == 0, output
@@ -297,21 +294,19 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
         for name in empties:
             assert f"{(data / name).resolve()}: empty, nothing to load" in output
         assert "already loaded as" not in output
-        with duckdb.connect(str(db), read_only=True) as con:
-            ledger = dict(
-                (Path(name).name, (lines, loaded, rejected, ignored))
-                for name, lines, loaded, rejected, ignored in con.execute(
-                    'select file_name, lines, loaded, rejected, ignored from "raw".load_ledger'
-                ).fetchall()
+        ledger = dict(
+            (Path(name).name, (lines, loaded, rejected, ignored))
+            for name, lines, loaded, rejected, ignored in raw.rows(
+                'select file_name, lines, loaded, rejected, ignored from "raw".load_ledger'
             )
+        )
         assert ledger == {"no-final-newline.log": (3, 3, 0, 0), "bom.log": (2, 2, 0, 0)}
     # A loaded file that became empty keeps its rows, with a warning.
     (data / "bom.log").write_bytes(b"")
     status, output = run_loader(db, data / "bom.log")
     assert status == 0, output
     assert "is empty now but was loaded" in output
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute('select count(*) from "raw".flow_events').fetchone() == (5,)
+    assert raw.rows('select count(*) from "raw".flow_events') == [(5,)]
 
 
 # ---- property tests --------------------------------------------------------------------------
