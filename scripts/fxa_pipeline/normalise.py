@@ -297,7 +297,9 @@ transformed as (
         line,
         doc,
         text_mode_line,
-        try(json_transform(doc, {sql_string(_log_structure())})) as j
+        -- try() alone would redo a whole vector row by row for one invalid line in it
+        case when json_valid(doc) then try(json_transform(doc, {sql_string(_log_structure())})) end
+            as j
     from docs
 ),
 
