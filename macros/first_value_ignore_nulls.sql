@@ -44,20 +44,24 @@
 
 {#
     The same first non-NULL value as an aggregate of a GROUP BY group, where the engine has an
-    ordered aggregate that beats the window (a sort of every partition, then a GROUP BY to
-    collapse it):
+    aggregate that beats the window (a window of every partition, then a GROUP BY to collapse
+    it). `rank_column` numbers each group's rows in order: `row_number()` over the group, by an
+    order that is total over the rows that can differ in `column` (as for the window form):
 
-        {{ fxa_metrics.first_value_ignore_nulls_agg('ua_os', 'timestamp, flow_time, type') }}
+        row_number() over (partition by flow_id order by "timestamp", flow_time, type) as event_rank
+        ...
+        {{ fxa_metrics.first_value_ignore_nulls_agg('ua_os', 'event_rank') }}
 
     `has_first_value_ignore_nulls_agg()` says whether this adapter has it; models fall back on
-    the window form elsewhere. As for the window, `order_by` must be a total order over the
-    rows that can differ in `column`.
+    the window form elsewhere.
 
-    DuckDB: `first(x order by ...) filter (where x is not null)`, a hash aggregate sorting each
-    group's non-NULL values only; about 2x faster than the window on flow_metadata.
-    Postgres has ordered aggregates too but keeps the window (not measured there); Redshift has
-    none but LISTAGG. Both use default__ (no postgres__ variant, so none for dbt-redshift to
-    fall back on).
+    DuckDB: `arg_min(x, rank) filter (where x is not null)`, a hash aggregate keeping the value of
+    the lowest rank, after one sort of the rows for the ranks whatever the number of columns.
+    Measured on flow_metadata (8.6 million flow events, 13 first values): 15 s against 21 s for
+    one ordered aggregate per column (`first(x order by ...)`, a sort each), which was itself
+    about 2x faster than the window. `arg_min` over a row of the order's columns instead of a
+    rank was 4x slower. Postgres and Redshift have no `arg_min` and keep the window form (their
+    default__: no postgres__ variant, so none for dbt-redshift to fall back on).
 #}
 {% macro has_first_value_ignore_nulls_agg() %}
     {{ return(adapter.dispatch('has_first_value_ignore_nulls_agg', 'fxa_metrics')()) }}
@@ -71,16 +75,16 @@
     {{ return(true) }}
 {% endmacro %}
 
-{% macro first_value_ignore_nulls_agg(column, order_by) %}
-    {{ return(adapter.dispatch('first_value_ignore_nulls_agg', 'fxa_metrics')(column, order_by)) }}
+{% macro first_value_ignore_nulls_agg(column, rank_column) %}
+    {{ return(adapter.dispatch('first_value_ignore_nulls_agg', 'fxa_metrics')(column, rank_column)) }}
 {% endmacro %}
 
-{% macro default__first_value_ignore_nulls_agg(column, order_by) %}
+{% macro default__first_value_ignore_nulls_agg(column, rank_column) %}
     {{ exceptions.raise_compiler_error(
-        "first_value_ignore_nulls_agg: no ordered aggregate on " ~ target.type
+        "first_value_ignore_nulls_agg: no such aggregate on " ~ target.type
         ~ "; check has_first_value_ignore_nulls_agg() and use the window first_value_ignore_nulls") }}
 {% endmacro %}
 
-{% macro duckdb__first_value_ignore_nulls_agg(column, order_by) -%}
-    first({{ column }} order by {{ order_by }}) filter (where {{ column }} is not null)
+{% macro duckdb__first_value_ignore_nulls_agg(column, rank_column) -%}
+    arg_min({{ column }}, {{ rank_column }}) filter (where {{ column }} is not null)
 {%- endmacro %}

@@ -30,9 +30,9 @@
 {%- set event_order = '"timestamp", flow_time nulls last, type, '
     ~ (first_value_columns | join(' nulls last, ')) ~ ' nulls last' %}
 {%- set first_value_ignore_nulls = fxa_metrics.first_value_ignore_nulls %}
-{#- Where the engine has an ordered aggregate (DuckDB), each first value is one aggregate of the
-    flow's group, by the same order; elsewhere a window over the flow, then the GROUP BY. Same
-    values either way (macros/first_value_ignore_nulls.sql). #}
+{#- Where the engine has the aggregate (DuckDB), each first value is one aggregate of the flow's
+    group, over the events ranked once by that order; elsewhere a window over the flow, then the
+    GROUP BY. Same values either way (macros/first_value_ignore_nulls.sql). #}
 {%- set by_aggregate = fxa_metrics.has_first_value_ignore_nulls_agg() %}
 {#- String sizes as Redshift needs them (VARCHAR counts bytes: 4 x the loader's character
     limits of scripts/fxa_pipeline/raw_schema.py); DuckDB ignores them, Postgres never hits them. #}
@@ -73,7 +73,16 @@ events_in_scope as (
 ),
 
 {# Identical duplicates need no removal here: they change no minimum, maximum or first value. #}
-{%- if not by_aggregate %}
+{%- if by_aggregate %}
+ranked_events as (
+
+    select
+        *,
+        row_number() over (partition by flow_id order by {{ event_order }}) as event_rank
+    from events_in_scope
+
+),
+{%- else %}
 first_attribute_values as (
 
     select
@@ -101,14 +110,14 @@ flows as (
         max(case when type = 'account.login' then 1 else 0 end) = 1 as has_account_login,
         {%- for column in first_value_columns %}
         {%- if by_aggregate %}
-        {{ fxa_metrics.first_value_ignore_nulls_agg(column, event_order) }} as {{ column }},
+        {{ fxa_metrics.first_value_ignore_nulls_agg(column, 'event_rank') }} as {{ column }},
         {%- else %}
         {#- constant within a flow: max() only picks it #}
         max(first_{{ column }}) as {{ column }},
         {%- endif %}
         {%- endfor %}
         max(loaded_at) as _loaded_at
-    from {{ 'events_in_scope' if by_aggregate else 'first_attribute_values' }}
+    from {{ 'ranked_events' if by_aggregate else 'first_attribute_values' }}
     group by flow_id
 
 ),
@@ -139,3 +148,4 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order('begin_time') }}
