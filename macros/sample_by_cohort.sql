@@ -88,4 +88,5 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order(sampling['sort']) }}
 {%- endmacro %}

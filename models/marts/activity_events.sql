@@ -78,3 +78,4 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order('"timestamp"') }}

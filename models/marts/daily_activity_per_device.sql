@@ -79,3 +79,4 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order('day') }}

@@ -68,3 +68,4 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order('"timestamp"') }}

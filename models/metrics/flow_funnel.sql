@@ -176,3 +176,4 @@ final as (
 )
 
 select * from final
+{{ fxa_metrics.storage_order('begin_time') }}
