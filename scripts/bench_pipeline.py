@@ -375,8 +375,13 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
     def ok(met: object) -> str:
         return "met" if met else "MISSED"
 
+    def load_avg(first: dict[str, float], last: dict[str, float]) -> str:
+        """The 1-minute load average when `first` started and when `last` ended."""
+        return f"{first['load_average_start']:.1f} -> {last['load_average_end']:.1f}"
+
+    after_n = inc["after_n_days"]
     rows = [
-        ("stage", "pipeline", "floor", "ratio", "target"),
+        ("stage", "pipeline", "floor", "ratio", "target", "load avg"),
         (
             f"load ({load['lines']:,} lines)",
             f"{load['loader']['wall_s']:.1f} s {load['loader_lines_per_s']:,.0f}/s"
@@ -385,6 +390,7 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
             f" cpu {load['floor']['cpu_s']:.1f}",
             f"{load['ratio']:.2f}",
             f"<= {load['target']} {ok(load['met'])}",
+            load_avg(load["loader"], load["loader"]),
         ),
         (
             f"full build ({build['events']:,} events)",
@@ -394,6 +400,7 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
             f" cpu {build['floor']['cpu_s']:.1f}",
             f"{build['ratio']:.2f}",
             f"<= {build['target']} {ok(build['met'])}",
+            load_avg(build["dbt"], build["dbt"]),
         ),
         (
             "  dbt fixed cost (build --empty)",
@@ -401,6 +408,7 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
             "",
             f"{build['ratio_without_dbt_fixed_cost']:.2f}",
             "(ratio net of it)",
+            load_avg(build["dbt_empty_build"], build["dbt_empty_build"]),
         ),
         (
             f"incremental day ({inc['extra_day_lines']:,} lines): load + build",
@@ -412,6 +420,7 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
             f"{inc['after_1_day']['build']['wall_s']:.1f})",
             f"{inc['ratio']:.2f}",
             f"<= {inc['target']} {ok(inc['met'])}",
+            load_avg(after_n["load"], after_n["build"]),
         ),
         (
             "peak RSS",
@@ -419,9 +428,10 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
             f"dbt {rss['dbt']:,.0f} MiB",
             "",
             f"<= {rss['target']:,.0f} MiB {ok(rss['met'])}",
+            "",
         ),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"{name}: {size}"]
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))

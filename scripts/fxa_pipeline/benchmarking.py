@@ -48,17 +48,22 @@ con.execute("checkpoint")
 
 @dataclass(frozen=True)
 class Measurement:
-    """One child process: wall seconds, CPU seconds (user + sys), peak RSS in MiB."""
+    """One child process: wall seconds, CPU seconds (user + sys), peak RSS in MiB, and the
+    machine's 1-minute load average when it started and when it ended (the end value covers
+    the step itself once it has run for a minute; a short step's mostly covers the one before)."""
 
     wall_s: float
     cpu_s: float
     peak_rss_mib: float
+    load_average_start: float
+    load_average_end: float
 
 
 def run_measured(
     command: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Measurement:
     """Run `command` to its end (output discarded unless it fails) and measure it."""
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     with subprocess.Popen(
         list(command),
@@ -76,15 +81,24 @@ def run_measured(
         sys.stderr.write(output.decode(errors="replace")[-4000:])
         raise SystemExit(f"failed (exit {process.returncode}): {' '.join(command)}")
     # ru_maxrss is in KiB on Linux
-    return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Measurement(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        load_start,
+        os.getloadavg()[0],
+    )
 
 
 def median_of(measurements: Sequence[Measurement]) -> dict[str, float]:
-    """Medians of wall and CPU time; the largest peak RSS (memory is a limit, not a mean)."""
+    """Medians of wall and CPU time; the largest peak RSS (memory is a limit, not a mean); the
+    lowest load average at a start and the highest at an end (the range the step ran in)."""
     return {
         "wall_s": statistics.median(m.wall_s for m in measurements),
         "cpu_s": statistics.median(m.cpu_s for m in measurements),
         "peak_rss_mib": max(m.peak_rss_mib for m in measurements),
+        "load_average_start": min(m.load_average_start for m in measurements),
+        "load_average_end": max(m.load_average_end for m in measurements),
     }
 
 

@@ -14,7 +14,7 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parent.parent
 
-MEASUREMENT = {"wall_s", "cpu_s", "peak_rss_mib"}
+MEASUREMENT = {"wall_s", "cpu_s", "peak_rss_mib", "load_average_start", "load_average_end"}
 
 
 @pytest.mark.integration
@@ -54,3 +54,5 @@ def test_quick_benchmark_writes_every_field(tmp_path: Path) -> None:
     assert {"full_build", "incremental_after_1_day", "incremental_after_n_days"} == set(profile)
     assert "flow_metadata" in profile["full_build"]
     assert all(len(v) == 1 for v in duck["runs"].values())
+    for step in duck["runs"].values():  # every step says how loaded the machine was
+        assert set(step[0]) == MEASUREMENT
