@@ -24,7 +24,13 @@ from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
-DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
+# 128 MiB: a chunk of server logs (~270,000 lines) then holds more than one DuckDB row group
+# (122,880 rows) of flow events, and DuckDB writes an insert of whole row groups straight to the
+# file's blocks, where a smaller one goes through the WAL and is written again at the
+# checkpoint. Measured on 6 days of generated logs: 23-25 s against 26-28 s with 64 MiB, and
+# the commits 1.0-1.2 s against 2.8-3.3 s; 256 MiB was no faster. The price is memory: peak
+# RSS 1.16 GiB against 0.82 GiB for one 1.1 GB file.
+DEFAULT_CHUNK_BYTES = 128 * 1024 * 1024
 READ_BYTES = 1024 * 1024  # one read() of the (decompressed) stream
 
 
