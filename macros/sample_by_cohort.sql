@@ -39,6 +39,7 @@
 {{ config(
     unique_key=unit,
     meta={'recompute': recompute},
+    indexes=fxa_metrics.recompute_indexes(unit),
     dist=(sampling['id'] if target.type == 'redshift' else none),
     sort=(sampling['sort'] if target.type == 'redshift' else none),
 ) }}

@@ -44,6 +44,34 @@
     from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
+{#-
+    recompute_indexes(unit): the `indexes` config of a model built by this strategy, on
+    Postgres only: its unit (the key of the delete) and `_loaded_at` (the watermark's max()), so
+    that an incremental run looks up the touched units and the latest load time instead of
+    reading the whole table each time (the loader indexes the raw tables' load times the same
+    way). Measured on the benchmark's Postgres warehouse (7 days x 5,000 flows), a build with
+    nothing new: 21-24 s of model time without these indexes, 14-15 s with them. Redshift
+    prunes by sort keys and DuckDB by zone maps: nothing there.
+
+        config(unique_key='flow_id', indexes=fxa_metrics.recompute_indexes('flow_id'), ...)
+-#}
+{% macro recompute_indexes(unit) %}
+    {{ return(adapter.dispatch('recompute_indexes', 'fxa_metrics')(unit)) }}
+{% endmacro %}
+
+{% macro default__recompute_indexes(unit) %}
+    {{ return(none) }}
+{% endmacro %}
+
+{% macro postgres__recompute_indexes(unit) %}
+    {{ return([{'columns': [unit]}, {'columns': ['_loaded_at']}]) }}
+{% endmacro %}
+
+{#- dbt-redshift would fall back on postgres__: Redshift has no indexes. -#}
+{% macro redshift__recompute_indexes(unit) %}
+    {{ return(none) }}
+{% endmacro %}
+
 {#- The model's recompute declaration, checked: `spec` as the model passes it (dbt's config is
     not readable while a project is parsed, when the refs it implies must be rendered), else
     the model's `meta.recompute` (at run time, for the strategy). -#}

@@ -10,6 +10,7 @@
     config(
         unique_key='day',
         meta={'recompute': recompute},
+        indexes=fxa_metrics.recompute_indexes('day'),
         dist=('uid' if target.type == 'redshift' else none),
         sort=('day' if target.type == 'redshift' else none),
     )

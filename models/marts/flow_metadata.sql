@@ -4,6 +4,7 @@
     config(
         unique_key='flow_id',
         meta={'recompute': recompute},
+        indexes=fxa_metrics.recompute_indexes('flow_id'),
         dist=('flow_id' if target.type == 'redshift' else none),
         sort=('begin_time' if target.type == 'redshift' else none),
     )

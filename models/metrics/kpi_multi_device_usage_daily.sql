@@ -7,6 +7,7 @@
     config(
         unique_key='day',
         meta={'recompute': recompute},
+        indexes=fxa_metrics.recompute_indexes('day'),
         dist=('all' if target.type == 'redshift' else none),
         sort=(['day'] if target.type == 'redshift' else none),
     )

@@ -176,10 +176,27 @@ def create_table_sql(table: str, dialect: Dialect) -> str:
     return f"create table if not exists {quote(RAW_SCHEMA)}.{table} (\n    {columns}\n){attributes}"
 
 
+# Postgres indexes of the raw tables: the incremental models read the rows loaded (or
+# retracted) after their watermark, every run; without an index that is a scan of the whole
+# table (Redshift sorts these tables by the same columns, DuckDB prunes by zone maps).
+POSTGRES_INDEXES: dict[str, str] = {
+    "flow_events": "loaded_at",
+    "activity_events": "loaded_at",
+    "retracted_flow_events": "retracted_at",
+    "retracted_activity_events": "retracted_at",
+}
+
+
 def create_all_sql(dialect: Dialect) -> list[str]:
-    return [f"create schema if not exists {quote(RAW_SCHEMA)}"] + [
-        create_table_sql(table, dialect) for table in RAW_TABLES
-    ]
+    statements = [f"create schema if not exists {quote(RAW_SCHEMA)}"]
+    statements += [create_table_sql(table, dialect) for table in RAW_TABLES]
+    if dialect == "postgres":
+        statements += [
+            f"create index if not exists {table}_{column}_idx"
+            f" on {quote(RAW_SCHEMA)}.{table} ({quote(column)})"
+            for table, column in POSTGRES_INDEXES.items()
+        ]
+    return statements
 
 
 @dataclass(frozen=True)
