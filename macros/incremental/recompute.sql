@@ -59,8 +59,9 @@
     {{ return(adapter.dispatch('recompute_indexes', 'fxa_metrics')(unit)) }}
 {% endmacro %}
 
+{#- An empty list, not none: dbt's create_indexes() iterates over the config. -#}
 {% macro default__recompute_indexes(unit) %}
-    {{ return(none) }}
+    {{ return([]) }}
 {% endmacro %}
 
 {% macro postgres__recompute_indexes(unit) %}
@@ -69,7 +70,7 @@
 
 {#- dbt-redshift would fall back on postgres__: Redshift has no indexes. -#}
 {% macro redshift__recompute_indexes(unit) %}
-    {{ return(none) }}
+    {{ return([]) }}
 {% endmacro %}
 
 {#- The model's recompute declaration, checked: `spec` as the model passes it (dbt's config is
