@@ -420,12 +420,13 @@ def ledger_insert_sql() -> str:
 
 
 def _remove_files(
-    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime
+    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime, *, unload: bool = False
 ) -> dict[str, int]:
-    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql);
-    the rows each statement wrote or deleted, by table (-1 when the driver cannot tell)."""
+    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql;
+    an `unload` first records the files in unloaded_files); the rows each statement wrote or
+    deleted, by table (-1 when the driver cannot tell)."""
     removed: dict[str, int] = {}
-    for statement in file_removal_sql(len(file_names), "%s"):
+    for statement in file_removal_sql(len(file_names), "%s", unload=unload):
         cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
         count = getattr(cursor, "rowcount", -1)
         removed[statement.table] = count if isinstance(count, int) else -1
@@ -499,8 +500,9 @@ def _lock(cursor: Any) -> None:
 def run_unload_transaction(
     connection: Connection, file_name: str, retracted_at: dt.datetime
 ) -> dict[str, int] | None:
-    """`--unload` of one file: lock, ledger check, retractions, deletes, in one transaction.
-    None (rolled back, nothing changed) when the ledger has no row with this name."""
+    """`--unload` of one file: lock, ledger check, its record in unloaded_files, retractions,
+    deletes, in one transaction. None (rolled back, nothing changed) when the ledger has no row
+    with this name."""
     cursor = connection.cursor()
     try:
         _lock(cursor)
@@ -510,7 +512,9 @@ def run_unload_transaction(
                 [file_name],
             )
             ((in_ledger,),) = cursor.fetchall() or [(0,)]
-            removed = _remove_files(cursor, [file_name], retracted_at) if in_ledger else {}
+            removed = (
+                _remove_files(cursor, [file_name], retracted_at, unload=True) if in_ledger else {}
+            )
         if not in_ledger:
             connection.rollback()
             return None

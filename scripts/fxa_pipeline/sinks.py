@@ -46,6 +46,7 @@ from fxa_pipeline.raw_schema import (
     create_all_sql,
     file_removal_sql,
     quote,
+    unloaded_at_sql,
 )
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
@@ -123,6 +124,10 @@ class Sink(ABC):
         """Ledger rows with this file name or this SHA-256 (None: by name only)."""
 
     @abstractmethod
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        """When `file_name` was last unloaded (raw.unloaded_files), None if never."""
+
+    @abstractmethod
     def begin(self) -> None: ...
 
     @abstractmethod
@@ -137,7 +142,7 @@ class Sink(ABC):
             self.begin()
             with interrupts.stoppable_work():
                 loaded = bool(self.ledger_entries(file_name, None))
-                removed = self._remove([file_name], retracted_at) if loaded else {}
+                removed = self._remove([file_name], retracted_at, unload=True) if loaded else {}
             if not loaded:
                 self.rollback()
                 return None
@@ -148,7 +153,9 @@ class Sink(ABC):
             raise
         return removed
 
-    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+    def _remove(
+        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
+    ) -> RemovedRows:
         raise NotImplementedError
 
     @abstractmethod
@@ -233,15 +240,21 @@ class DuckDBSink(Sink):
         ).fetchall()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        rows = self._con.execute(unloaded_at_sql("?"), [file_name]).fetchall()
+        return rows[0][0] if rows else None
+
     def begin(self) -> None:
         self._con.execute("begin transaction")
 
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
-    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+    def _remove(
+        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
+    ) -> RemovedRows:
         removed: RemovedRows = {}
-        for statement in file_removal_sql(len(file_names), "?"):
+        for statement in file_removal_sql(len(file_names), "?", unload=unload):
             (count,) = self._con.execute(
                 statement.sql, statement.parameters(file_names, retracted_at)
             ).fetchone() or (0,)
@@ -325,6 +338,12 @@ class PostgresSink(Sink):
             rows = cursor.fetchall()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        with self._conn.cursor() as cursor:
+            cursor.execute(unloaded_at_sql("%s"), [file_name])
+            rows = cursor.fetchall()
+        return rows[0][0] if rows else None
+
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
             self._lock(cursor)
@@ -339,10 +358,12 @@ class PostgresSink(Sink):
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
-    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+    def _remove(
+        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
+    ) -> RemovedRows:
         removed: RemovedRows = {}
         with self._conn.cursor() as cursor:
-            for statement in file_removal_sql(len(file_names), "%s"):
+            for statement in file_removal_sql(len(file_names), "%s", unload=unload):
                 cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
                 removed[statement.table] = cursor.rowcount
                 self._appended.add(statement.table)  # changed: ANALYZEd at the end of the run
@@ -487,6 +508,13 @@ class RedshiftSink(Sink):
         rows = cursor.fetchall()
         self._conn.rollback()  # end the read's implicit transaction
         return [LedgerEntry(name, sha) for name, sha in rows]
+
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        cursor = self._conn.cursor()
+        cursor.execute(unloaded_at_sql("%s"), [file_name])
+        rows = cursor.fetchall()
+        self._conn.rollback()  # end the read's implicit transaction
+        return rows[0][0] if rows else None
 
     def begin(self) -> None:
         self._discard()
