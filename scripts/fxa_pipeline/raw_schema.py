@@ -223,32 +223,17 @@ class RemovalStatement:
         return [retracted_at, *file_names] if self.stamped else list(file_names)
 
 
-def file_removal_sql(
-    file_count: int, placeholder: str = "%s", *, unload: bool = False
-) -> list[RemovalStatement]:
+def file_removal_sql(file_count: int, placeholder: str = "%s") -> list[RemovalStatement]:
     """Remove every row of `file_count` files (by `source_file` / the ledger's `file_name`),
-    in this order: for an `unload`, the files' ledger names and SHA-256 recorded in
-    unloaded_files (stamped: the unload's time); the retractions (set-based, the DISTINCT keys
-    of the rows about to be deleted), then the deletes from the event tables, the rejected
-    lines and the ledger. `placeholder` is the driver's (`?` for DuckDB, `%s` for psycopg and
-    redshift_connector). Run them in one transaction."""
+    in this order: the retractions (set-based, the DISTINCT keys of the rows about to be
+    deleted), then the deletes from the event tables, the rejected lines and the ledger.
+    `placeholder` is the driver's (`?` for DuckDB, `%s` for psycopg and redshift_connector).
+    Run them in one transaction (an unload: after `unload_record_sql`)."""
     if file_count < 1:
         return []
     names = ", ".join([placeholder] * file_count)
     schema = quote(RAW_SCHEMA)
     statements = []
-    if unload:
-        statements.append(
-            RemovalStatement(
-                f"insert into {schema}.{quote('unloaded_files')}"
-                f" ({quote('file_name')}, {quote('file_sha256')}, {quote('unloaded_at')})"
-                f" select {quote('file_name')}, {quote('file_sha256')},"
-                f" cast({placeholder} as timestamp) from {schema}.{quote('load_ledger')}"
-                f" where {quote('file_name')} in ({names})",
-                "unloaded_files",
-                stamped=True,
-            )
-        )
     for table, retraction in RETRACTIONS.items():
         keys = [c.name for c in RAW_TABLES[retraction] if c.name != "retracted_at"]
         key_list = ", ".join(quote(name) for name in keys)
@@ -278,6 +263,20 @@ def file_removal_sql(
         )
     )
     return statements
+
+
+def unload_record_sql(placeholder: str = "%s") -> RemovalStatement:
+    """An unload's record of its file in unloaded_files: its ledger name and SHA-256, stamped
+    with the unload's time (parameters: the time, then the file name). Run in the unload's
+    transaction, before `file_removal_sql` deletes the ledger row it reads."""
+    schema, name, sha256 = quote(RAW_SCHEMA), quote("file_name"), quote("file_sha256")
+    return RemovalStatement(
+        f"insert into {schema}.{quote('unloaded_files')} ({name}, {sha256}, {quote('unloaded_at')})"
+        f" select {name}, {sha256}, cast({placeholder} as timestamp)"
+        f" from {schema}.{quote('load_ledger')} where {name} = {placeholder}",
+        "unloaded_files",
+        stamped=True,
+    )
 
 
 def unloaded_at_sql(placeholder: str = "%s") -> str:

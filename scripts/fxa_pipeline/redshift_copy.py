@@ -44,7 +44,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fxa_pipeline import interrupts
-from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Column, file_removal_sql, quote
+from fxa_pipeline.raw_schema import (
+    RAW_SCHEMA,
+    RAW_TABLES,
+    Column,
+    file_removal_sql,
+    quote,
+    unload_record_sql,
+)
 
 NULL_BYTE = "\x00"
 # How the COPY names NULL_BYTE: Redshift reads '\000' in NULL AS as the NUL character.
@@ -420,13 +427,12 @@ def ledger_insert_sql() -> str:
 
 
 def _remove_files(
-    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime, *, unload: bool = False
+    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime
 ) -> dict[str, int]:
-    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql;
-    an `unload` first records the files in unloaded_files); the rows each statement wrote or
-    deleted, by table (-1 when the driver cannot tell)."""
+    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql);
+    the rows each statement wrote or deleted, by table (-1 when the driver cannot tell)."""
     removed: dict[str, int] = {}
-    for statement in file_removal_sql(len(file_names), "%s", unload=unload):
+    for statement in file_removal_sql(len(file_names), "%s"):
         cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
         count = getattr(cursor, "rowcount", -1)
         removed[statement.table] = count if isinstance(count, int) else -1
@@ -512,9 +518,11 @@ def run_unload_transaction(
                 [file_name],
             )
             ((in_ledger,),) = cursor.fetchall() or [(0,)]
-            removed = (
-                _remove_files(cursor, [file_name], retracted_at, unload=True) if in_ledger else {}
-            )
+            removed = {}
+            if in_ledger:  # remembered first: the record reads the ledger row
+                record = unload_record_sql("%s")
+                cursor.execute(record.sql, record.parameters([file_name], retracted_at))
+                removed = _remove_files(cursor, [file_name], retracted_at)
         if not in_ledger:
             connection.rollback()
             return None

@@ -46,6 +46,7 @@ from fxa_pipeline.raw_schema import (
     create_all_sql,
     file_removal_sql,
     quote,
+    unload_record_sql,
     unloaded_at_sql,
 )
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
@@ -142,7 +143,9 @@ class Sink(ABC):
             self.begin()
             with interrupts.stoppable_work():
                 loaded = bool(self.ledger_entries(file_name, None))
-                removed = self._remove([file_name], retracted_at, unload=True) if loaded else {}
+                if loaded:  # remembered first: the record reads the ledger row
+                    self._record_unload(file_name, retracted_at)
+                removed = self._remove([file_name], retracted_at) if loaded else {}
             if not loaded:
                 self.rollback()
                 return None
@@ -153,9 +156,11 @@ class Sink(ABC):
             raise
         return removed
 
-    def _remove(
-        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
-    ) -> RemovedRows:
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        raise NotImplementedError
+
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        """Inside the unload's transaction: the file in raw.unloaded_files (unload_record_sql)."""
         raise NotImplementedError
 
     @abstractmethod
@@ -250,11 +255,13 @@ class DuckDBSink(Sink):
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
-    def _remove(
-        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
-    ) -> RemovedRows:
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        statement = unload_record_sql("?")
+        self._con.execute(statement.sql, statement.parameters([file_name], unloaded_at))
+
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
         removed: RemovedRows = {}
-        for statement in file_removal_sql(len(file_names), "?", unload=unload):
+        for statement in file_removal_sql(len(file_names), "?"):
             (count,) = self._con.execute(
                 statement.sql, statement.parameters(file_names, retracted_at)
             ).fetchone() or (0,)
@@ -358,12 +365,15 @@ class PostgresSink(Sink):
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
-    def _remove(
-        self, file_names: list[str], retracted_at: datetime, *, unload: bool = False
-    ) -> RemovedRows:
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        statement = unload_record_sql("%s")
+        with self._conn.cursor() as cursor:
+            cursor.execute(statement.sql, statement.parameters([file_name], unloaded_at))
+
+    def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
         removed: RemovedRows = {}
         with self._conn.cursor() as cursor:
-            for statement in file_removal_sql(len(file_names), "%s", unload=unload):
+            for statement in file_removal_sql(len(file_names), "%s"):
                 cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
                 removed[statement.table] = cursor.rowcount
                 self._appended.add(statement.table)  # changed: ANALYZEd at the end of the run
