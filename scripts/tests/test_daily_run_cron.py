@@ -313,3 +313,19 @@ def test_escape_sequences_are_removed_from_a_step_output(tmp_path):
 )
 def test_plain(text, plain):
     assert daily_run.plain(text) == plain
+
+
+def test_every_step_gets_the_run_start_for_the_rejected_share_guard(tmp_path, monkeypatch):
+    """FXA_DAILY_RUN_STARTED_AT: the run's start in UTC, without a zone (as `loaded_at` is
+    stored), before anything is loaded; the guard checks the files loaded from then on."""
+    seen: list[dict[str, str]] = []
+
+    def fake_subprocess(argv, log, env=None):
+        seen.append(dict(env or {}))
+        return 0
+
+    monkeypatch.setattr(daily_run, "run_subprocess", fake_subprocess)
+    started = dt.datetime(2026, 11, 27, 7, 30, 0, 250, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    daily_run.run("duckdb", write_logs(tmp_path / "logs"), tmp_path / "d.log", now=lambda: started)
+    assert len(seen) == 3
+    assert {env["FXA_DAILY_RUN_STARTED_AT"] for env in seen} == {"2026-11-27 06:30:00.000250"}
