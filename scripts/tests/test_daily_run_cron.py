@@ -329,3 +329,39 @@ def test_every_step_gets_the_run_start_for_the_rejected_share_guard(tmp_path, mo
     daily_run.run("duckdb", write_logs(tmp_path / "logs"), tmp_path / "d.log", now=lambda: started)
     assert len(seen) == 3
     assert {env["FXA_DAILY_RUN_STARTED_AT"] for env in seen} == {"2026-11-27 06:30:00.000250"}
+
+
+@needs_make
+@pytest.mark.integration
+def test_make_daily_builds_despite_a_refused_file_and_warns_only_for_its_own_files(tmp_path):
+    """Two cron runs on a folder holding a file that is not a log:
+
+    - each run names it as refused, still builds, and exits non-zero;
+    - the rejected-share guard warns in the run that loaded the file with a rejected line, and
+      not in the next run, which loaded only a clean file.
+    """
+    logs = write_logs(tmp_path / "logs")  # 1 rejected line of 6: above a limit of 0
+    (logs / "README.txt").write_text("These are the auth server's logs.\n")
+    guard = {"VARS": "{raw_rejected_share_limit: 0}", "SELECT": WARN_TEST}
+
+    first = make_daily(tmp_path, logs, LOG_FILE=str(tmp_path / "first.log"), **guard)
+    output = first.stdout.splitlines()
+    assert first.returncode != 0, first.stdout + first.stderr
+    assert (
+        ": FAILED: files not loaded (load exit 1) | files 2 (1 new, 1 refused (README.txt))"
+        in (output[0])
+    ), output
+    assert f"| build 1 warn ({WARN_TEST}) |" in output[0]
+    assert output[1] == f"--- files not loaded (full output: {tmp_path / 'first.log'}) ---"
+    assert output[2].startswith(f"error: {(logs / 'README.txt').resolve()}: not a log: ")
+
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    clean = log_line("flowEvent", event="flow.begin", flow_id=FLOW_ID, flow_time=0, time=now)
+    (logs / "fxa-auth-2.log").write_text(clean + "\n")
+    second = make_daily(tmp_path, logs, LOG_FILE=str(tmp_path / "second.log"), **guard)
+    output = second.stdout.splitlines()
+    assert second.returncode != 0, second.stdout + second.stderr
+    assert (
+        "| files 3 (1 new, 1 refused (README.txt)) | loaded 1 rejected 0 ignored 0 |" in (output[0])
+    ), output
+    assert "| build 1 ok |" in output[0]  # fxa-auth.log's rejected line is yesterday's news
