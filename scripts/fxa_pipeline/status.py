@@ -1,7 +1,8 @@
 """`load_events.py --status`: what the raw tables hold (docs/loader.md#status).
 
-The files loaded, newest first, with their line counts and rejected share, then the most
-frequent rejection reasons with a count and one example each. Read-only, and the same SQL on
+The files loaded, newest first, with their line counts and rejected share, the files
+removed with --unload and not loaded again (raw.unloaded_files), then the most frequent
+rejection reasons with a count and one example each. Read-only, and the same SQL on
 every target (`Sink.query`): the examples are `raw.rejected_lines.raw_line`, which the loader
 stored redacted (docs/loader.md#privacy); they are shown cut to `EXAMPLE_CHARACTERS`, with
 control characters escaped so that a hostile line cannot drive the terminal.
