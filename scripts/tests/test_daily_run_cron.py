@@ -365,3 +365,36 @@ def test_make_daily_builds_despite_a_refused_file_and_warns_only_for_its_own_fil
         "| files 3 (1 new, 1 refused (README.txt)) | loaded 1 rejected 0 ignored 0 |" in (output[0])
     ), output
     assert "| build 1 ok |" in output[0]  # fxa-auth.log's rejected line is yesterday's news
+
+
+def test_the_summary_reads_the_real_loaders_lines_about_files(tmp_path, capsys):
+    """The load step is the real loader (a subprocess, scratch DuckDB), the dbt steps stubbed:
+    a changed file is named as replaced, a file that is not a log as refused, and the dbt
+    steps run after it."""
+    logs = write_logs(tmp_path / "logs")
+    target = tmp_path / "target"
+    target.mkdir()
+    env = {**base_environment(), "FXA_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}
+    ran: list[str] = []
+
+    def runner(argv, log):
+        if "load_events.py" in " ".join(argv):
+            ran.append("load")
+            return daily_run.run_subprocess(argv, log, env)
+        ran.append("build" if "build" in argv else "freshness")
+        return 0
+
+    def daily() -> tuple[int, str]:
+        argv = [str(logs), "--log-file", str(tmp_path / "daily.log")]
+        code = daily_run.main(argv, runner=runner, target_dir=target)
+        return code, capsys.readouterr().out
+
+    assert daily()[0] == 0
+    with (logs / "fxa-auth.log").open("a") as log:  # the same file, grown: replaced
+        log.write(log_line("flowEvent", event="flow.begin", flow_id=FLOW_ID, flow_time=0) + "\n")
+    (logs / "notes.txt").write_text("not a log line\n")
+    ran.clear()
+    code, out = daily()
+    assert code == 1, out
+    assert ran == ["load", "freshness", "build"]
+    assert "| files 2 (0 new, 1 replaced (fxa-auth.log), 1 refused (notes.txt)) |" in out, out
