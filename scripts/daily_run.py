@@ -37,6 +37,7 @@ exit status is 130 after SIGINT, 143 after SIGTERM. See docs/operations.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -458,11 +459,17 @@ def run_subprocess(argv: Sequence[str], log: Path, env: Mapping[str, str] | None
             process_group=0,
         ) as process:
             assert process.stdout is not None
-            with interrupts.forwarding(process.pid):
-                for raw in process.stdout:
-                    out.write(plain(raw.decode("utf-8", errors="replace")))
-                    out.flush()
-                return process.wait()
+            try:
+                with interrupts.forwarding(process.pid):
+                    for raw in process.stdout:
+                        out.write(plain(raw.decode("utf-8", errors="replace")))
+                        out.flush()
+                    return process.wait()
+            except BaseException:  # a KeyboardInterrupt without the handlers: stop it too
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGINT)
+                process.wait()
+                raise
 
 
 def _tool(name: str) -> str:
