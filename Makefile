@@ -61,6 +61,11 @@ PYTEST_WORKERS ?= 2
 SQLFLUFF_PROCESSES ?= 2
 PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 STATIC_CHECKS_LOG := scratch/static-checks.log
+# pytest's output (also shown live), from which the last line says what was skipped and why
+# (scripts/pytest_skips.py; pytest runs with -rs, which lists the skip reasons).
+PYTEST_LOG := scratch/pytest.log
+PYTEST_FAST_LOG := scratch/pytest-fast.log
+SKIPPED = $$($(PY) scripts/pytest_skips.py $(1))
 
 # `make test` runs the static checks (lint, the Redshift check) in the background while pytest
 # runs in the foreground, its output live: pytest leaves a core idle at times (waiting on
@@ -76,15 +81,15 @@ test: $(STAMP) ## every check CI runs: lint, the Redshift check, all of pytest (
 	static_status=0; wait $$static || static_status=$$?; \
 	echo "--- lint and redshift-check (exit $$static_status) ---"; cat $(STATIC_CHECKS_LOG); \
 	if [ $$pytest_status -ne 0 ] || [ $$static_status -ne 0 ]; then \
-		echo "make test: FAILED (pytest exit $$pytest_status, static checks exit $$static_status)"; \
+		echo "make test: FAILED (pytest exit $$pytest_status, static checks exit $$static_status; $(call SKIPPED,$(PYTEST_LOG)))"; \
 		exit 1; \
 	fi
-	@echo "make test: all checks passed"
+	@echo "make test: all checks passed ($(call SKIPPED,$(PYTEST_LOG)))"
 
 .PHONY: test-fast
 test-fast: $(STAMP) ## the fast tier (under a minute): lint and the tests that build no warehouse, side by side
 	$(MAKE) --no-print-directory -j 4 --output-sync=target SQLFLUFF_PROCESSES=1 lint pytest-fast
-	@echo "make test-fast: all checks passed"
+	@echo "make test-fast: all checks passed ($(call SKIPPED,$(PYTEST_FAST_LOG)))"
 
 .PHONY: lint lint-python lint-sql lint-references
 lint: lint-python lint-sql lint-references ## ruff (lint + format check), sqlfluff on the SQL, no references to documents outside the repo
@@ -101,12 +106,16 @@ lint-references: $(STAMP)
 	$(PY) scripts/check_references.py
 
 .PHONY: pytest
-pytest: $(STAMP) ## every Python test, dbt builds included (Postgres ones skip without PG* variables)
-	$(PYTEST) --durations=15
+pytest: $(STAMP) ## every Python test, dbt builds included (Postgres ones skip without PG* variables; the last line says what was skipped)
+	@mkdir -p $(dir $(PYTEST_LOG))
+	$(PYTEST) -rs --durations=15 2>&1 | tee $(PYTEST_LOG)
+	@echo "make pytest: passed ($(call SKIPPED,$(PYTEST_LOG)))"
 
 .PHONY: pytest-fast
 pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC, helpers, dbt parse, docs coverage
-	$(PYTEST) -m "not integration" --hypothesis-profile=fast
+	@mkdir -p $(dir $(PYTEST_FAST_LOG))
+	$(PYTEST) -rs -m "not integration" --hypothesis-profile=fast 2>&1 | tee $(PYTEST_FAST_LOG)
+	@echo "make pytest-fast: passed ($(call SKIPPED,$(PYTEST_FAST_LOG)))"
 
 .PHONY: redshift-check
 redshift-check: $(STAMP) ## compile every model for Redshift offline and parse it with sqlfluff

@@ -5,7 +5,9 @@
 
 Steps, stopping at the first that fails:
 1. `load`      scripts/load_events.py --target NAME LOGS_FOLDER (files already in the ledger
-               are skipped, so rerunning the same folder only loads what is new);
+               are skipped, so rerunning the same folder only loads what is new; so are files
+               removed with --unload). Files it refused or failed to load do not stop the
+               run: the others are built, the failed ones are named and the run exits 1;
 2. `freshness` dbt source freshness (the raw tables' `loaded_at` against the sources' limits;
                `--vars` applies, the limits are vars);
 3. `build`     dbt build --exclude-resource-type unit_test (models, snapshots, seeds and data
@@ -16,21 +18,32 @@ dbt runs without colours and writes its artifacts to one folder, the target path
 (`--target-path`, else $DBT_TARGET_PATH, else <project>/target); the summary reads
 `sources.json` and `run_results.json` from there and from nowhere else.
 
-Every step's own output goes to a log file (default logs/daily/<UTC time>.log), terminal
-escape sequences removed. Standard output gets exactly one summary line (what cron mails),
-naming the tests and models that warned or failed, then, when a step failed, the last lines
-of that step's output. The exit status is 0 only when every step succeeded; freshness or
-test warnings are reported in the line but do not fail the run. See docs/operations.md.
+Every step's own output goes to a log file of the run's own (default
+logs/daily/<UTC time, microseconds>Z-<pid>.log, created exclusively), terminal escape
+sequences removed. Standard output gets exactly one summary line (what cron mails), naming the
+files replaced, refused or failed and the tests and models that warned or failed, then, when a
+step failed, the last lines of that step's output. The exit status is 0 only when every step
+succeeded; freshness or test warnings are reported in the line but do not fail the run.
+
+The build's rejected-share guard checks only the files this run loaded: every step runs with
+FXA_DAILY_RUN_STARTED_AT (the run's start, UTC), which the guard's `where` reads.
+
+SIGINT (Ctrl-C) or SIGTERM: the step in progress (run in a process group of its own) gets one
+SIGINT, which every step handles as Ctrl-C (the loader rolls back its file, dbt cancels its
+queries); no later step starts; the summary line says `INTERRUPTED (SIGTERM) at <step>` and the
+exit status is 130 after SIGINT, 143 after SIGTERM. See docs/operations.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -41,9 +54,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from fxa_pipeline import interrupts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGET_DIR = PROJECT_ROOT / "target"
+DEFAULT_LOG_DIR = PROJECT_ROOT / "logs" / "daily"
+# The run's start (UTC, no zone, as the loader stamps `loaded_at`), for the steps: the build's
+# rejected-share guard (models/staging/_fxa__sources.yml) checks only files loaded since.
+STARTED_AT_VARIABLE = "FXA_DAILY_RUN_STARTED_AT"
 TAIL_LINES = 20
 # At most this many names per status in the summary line ("+N more" for the rest; the log
 # file has every result).
@@ -108,11 +126,85 @@ def parse_load_totals(output: str) -> LoadTotals | None:
     return totals
 
 
+@dataclass(frozen=True)
+class FileOutcomes:
+    """What the load step said about single files (display names: relative to LOGS_FOLDER):
+    those it replaced (a changed file: loaded again, its earlier rows removed), refused (not a
+    log) or failed to load, and the loader's error line for each file not loaded."""
+
+    replaced: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# The loader's lines about one file (scripts/fxa_pipeline/loader.py), `NAME` its ledger name.
+_LOADED = re.compile(r"^(?P<name>.+): [\d,]+ lines, [\d,]+ loaded, ")
+_CHANGED = re.compile(r"^warning: (?P<name>.+) changed since it was loaded ")
+_ERROR_PREFIX = "error: "
+_REFUSED_MESSAGE = "not a log:"
+
+
+def file_display_names(logs: Path) -> dict[str, str]:
+    """Ledger name (the absolute path, links resolved, as the loader names a file) -> the
+    name the summary shows (the path relative to the folder), for each file the loader walks."""
+    if logs.is_file():
+        return {str(logs.resolve()): logs.name}
+    return {
+        str(path.resolve()): str(path.relative_to(logs))
+        for path in sorted(logs.rglob("*"))
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(logs).parts)
+    }
+
+
+def _error_file(line: str, names: Mapping[str, str]) -> tuple[str, str] | None:
+    """(ledger name, message) of an `error: NAME: message` line about one of `names`."""
+    if not line.startswith(_ERROR_PREFIX):
+        return None
+    rest = line[len(_ERROR_PREFIX) :]
+    start = 0
+    while (cut := rest.find(": ", start)) >= 0:  # a path may hold ": " itself
+        if rest[:cut] in names:
+            return rest[:cut], rest[cut + 2 :]
+        start = cut + 1
+    return None
+
+
+def parse_file_outcomes(output: str, names: Mapping[str, str]) -> FileOutcomes:
+    """The files of `names` the loader's `output` replaced, refused or failed to load."""
+    loaded: set[str] = set()
+    changed: list[str] = []
+    outcomes = FileOutcomes()
+    for line in output.splitlines():
+        line = line.rstrip()
+        error = _error_file(line, names)
+        if error is not None:
+            name, message = error
+            kind = outcomes.refused if message.startswith(_REFUSED_MESSAGE) else outcomes.failed
+            if names[name] not in kind:
+                kind.append(names[name])
+                outcomes.errors.append(line)
+            continue
+        for pattern, found in ((_CHANGED, changed), (_LOADED, None)):
+            match = pattern.match(line)
+            if match and match.group("name") in names:
+                if found is None:
+                    loaded.add(match.group("name"))
+                else:
+                    found.append(match.group("name"))
+                break
+    # a changed file counts as replaced once its new rows are committed
+    outcomes.replaced.extend(names[name] for name in dict.fromkeys(changed) if name in loaded)
+    return outcomes
+
+
 @dataclass
 class StepResult:
     name: str
     status: int
     seconds: float
+    # the step failed for some files only and the run went on (the load step)
+    continued: bool = False
 
 
 @dataclass
@@ -125,15 +217,31 @@ class RunReport:
     files_found: int
     steps: list[StepResult] = field(default_factory=list)
     load: LoadTotals | None = None
+    files: FileOutcomes = field(default_factory=FileOutcomes)
     freshness: Counter[str] | None = field(default_factory=Counter)
     build: Counter[str] | None = field(default_factory=Counter)
     freshness_names: dict[str, list[str]] = field(default_factory=dict)
     build_names: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    # the signal that stopped the run, and the step it stopped (or did not let start)
+    interrupted: int | None = None
+    interrupted_step: str | None = None
 
     @property
     def failed_step(self) -> StepResult | None:
-        return next((step for step in self.steps if step.status != 0), None)
+        """The step whose failure stopped the run."""
+        return next((s for s in self.steps if s.status != 0 and not s.continued), None)
+
+    @property
+    def files_not_loaded(self) -> bool:
+        """The load step failed for some files and the run went on."""
+        return any(step.continued for step in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return 128 + self.interrupted
+        return 1 if self.failed_step is not None or self.files_not_loaded else 0
 
 
 def human(number: int) -> str:
@@ -182,17 +290,45 @@ def _counts(
 NAMED_STATUSES = ("warn", "error", "runtime error")
 
 
-def summary_line(report: RunReport) -> str:
+def run_state(report: RunReport) -> str:
+    """`OK`, `INTERRUPTED (SIGTERM) at build (exit 143)`, `FAILED at build (exit 1)`, or
+    `FAILED: files not loaded (load exit 1)` when only some files failed and the build ran."""
+    if report.interrupted is not None:
+        signal_name = signal.Signals(report.interrupted).name
+        return f"INTERRUPTED ({signal_name}) at {report.interrupted_step} (exit {report.exit_code})"
     failed = report.failed_step
-    state = "OK" if failed is None else f"FAILED at {failed.name} (exit {failed.status})"
-    parts = [f"fxa-metrics daily {report.day.isoformat()} [{report.target}]: {state}"]
+    if failed is not None:
+        return f"FAILED at {failed.name} (exit {failed.status})"
+    continued = next((step for step in report.steps if step.continued), None)
+    if continued is not None:
+        return f"FAILED: files not loaded ({continued.name} exit {continued.status})"
+    return "OK"
+
+
+def files_field(report: RunReport) -> str:
+    """`files 12 (2 new, 1 replaced (a.log), 1 refused (b.bin), 1 failed (c.log.gz))`."""
     if report.load is None:
-        parts.append(f"files {report.files_found} (new ?)")
+        return f"files {report.files_found} (new ?)"
+    load, files = report.load, report.files
+    replaced = len(files.replaced)
+    shown = [f"{load.files_loaded - replaced} new"]
+    if replaced:
+        shown.append(f"{replaced} replaced{_named(files.replaced)}")
+    if files.refused:
+        shown.append(f"{len(files.refused)} refused{_named(files.refused)}")
+    failed = load.files_failed - len(files.refused)
+    if failed > 0:
+        shown.append(f"{failed} failed{_named(files.failed)}")
+    return f"files {report.files_found} ({', '.join(shown)})"
+
+
+def summary_line(report: RunReport) -> str:
+    parts = [f"fxa-metrics daily {report.day.isoformat()} [{report.target}]: {run_state(report)}"]
+    parts.append(files_field(report))
+    if report.load is None:
         parts.append("loaded ?")
     else:
         load = report.load
-        failed_files = f", {load.files_failed} failed" if load.files_failed else ""
-        parts.append(f"files {report.files_found} ({load.files_loaded} new{failed_files})")
         parts.append(
             f"loaded {human(load.loaded)} rejected {human(load.rejected)} "
             f"ignored {human(load.ignored)}"
@@ -285,19 +421,29 @@ def count_files(folder: Path) -> int:
 # Running
 
 
-def step_environment(target_dir: Path) -> dict[str, str]:
+def step_environment(target_dir: Path, started_at: dt.datetime | None = None) -> dict[str, str]:
     """What every step runs with on top of the inherited environment: dbt's artifacts in
-    `target_dir`, and no colours (on the console nor in dbt's own log file)."""
-    return {
+    `target_dir`, no colours (on the console nor in dbt's own log file), and the run's start
+    (`STARTED_AT_VARIABLE`, UTC without a zone) when given."""
+    env = {
         "DBT_TARGET_PATH": str(target_dir),
         "DBT_USE_COLORS": "false",
         "DBT_USE_COLORS_FILE": "false",
         "NO_COLOR": "1",
     }
+    if started_at is not None:
+        utc = started_at.astimezone(dt.UTC) if started_at.tzinfo else started_at
+        env[STARTED_AT_VARIABLE] = utc.replace(tzinfo=None).isoformat(sep=" ")
+    return env
 
 
 def run_subprocess(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> int:
-    """Run one step with its output (escape sequences removed) appended to the log file."""
+    """Run one step with its output (escape sequences removed) appended to the log file.
+
+    The step runs in a process group of its own, so that a Ctrl-C on the terminal reaches the
+    daily run only; while it runs, a SIGINT or SIGTERM the daily run receives (with
+    `interrupts.handling()` installed) is passed on to it as one SIGINT (interrupts.forwarding).
+    """
     env = dict(env or {})
     shown = [f"{name}={shlex.quote(value)}" for name, value in env.items()]
     with log.open("a", encoding="utf-8") as out:
@@ -310,12 +456,20 @@ def run_subprocess(argv: Sequence[str], log: Path, env: Mapping[str, str] | None
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            process_group=0,
         ) as process:
             assert process.stdout is not None
-            for raw in process.stdout:
-                out.write(plain(raw.decode("utf-8", errors="replace")))
-                out.flush()
-            return process.wait()
+            try:
+                with interrupts.forwarding(process.pid):
+                    for raw in process.stdout:
+                        out.write(plain(raw.decode("utf-8", errors="replace")))
+                        out.flush()
+                    return process.wait()
+            except BaseException:  # a KeyboardInterrupt without the handlers: stop it too
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGINT)
+                process.wait()
+                raise
 
 
 def _tool(name: str) -> str:
@@ -374,8 +528,13 @@ def run(
     """Run the steps; `target_dir` is the folder dbt writes its artifacts to (the default
     runner tells dbt so) and the only one read from. Before a dbt step, the artifact it is
     read from is removed there, so that a step that writes none is not summarised from an
-    earlier run's."""
-    env = step_environment(target_dir)
+    earlier run's.
+
+    A load that failed for some files only (exit 1 after its `total:` line, counting them)
+    does not stop the run. A signal recorded by `interrupts` (main() installs the handlers)
+    stops it after the step in progress: no further step starts."""
+    started_at = now()
+    env = step_environment(target_dir, started_at)
 
     def run_step(argv: Sequence[str], log: Path) -> int:
         if runner is not None:
@@ -383,22 +542,30 @@ def run(
         return run_subprocess(argv, log, env)
 
     started = clock()
-    report = RunReport(target=target, day=now().date(), files_found=count_files(logs))
+    report = RunReport(target=target, day=started_at.date(), files_found=count_files(logs))
     log_file.parent.mkdir(parents=True, exist_ok=True)
 
     for name, argv in steps(target, logs, options):
+        if _interrupted(report, name):
+            break
         artifact = ARTIFACTS.get(name)
         if artifact is not None:  # read only what this run's step wrote
             (target_dir / artifact).unlink(missing_ok=True)
         step_start = clock()
         log_size = log_file.stat().st_size if log_file.exists() else 0
         status = run_step(argv, log_file)
-        report.steps.append(StepResult(name, status, clock() - step_start))
+        step = StepResult(name, status, clock() - step_start)
+        report.steps.append(step)
         if name == "load" and log_file.exists():
             with log_file.open("rb") as log:
                 log.seek(log_size)
                 output = plain(log.read().decode("utf-8", errors="replace"))
-                report.load = parse_load_totals(output)
+            report.load = parse_load_totals(output)
+            report.files = parse_file_outcomes(output, file_display_names(logs))
+            # some files failed (named in the summary), the others loaded: build those
+            step.continued = (
+                status == 1 and report.load is not None and report.load.files_failed > 0
+            )
         elif name == "freshness":
             results = read_results(target_dir / ARTIFACTS[name])
             report.freshness = results.counts if results else None
@@ -407,10 +574,37 @@ def run(
             results = read_results(target_dir / ARTIFACTS[name], _BUILD_STATUS)
             report.build = results.counts if results else None
             report.build_names = results.names if results else {}
-        if status != 0:
+        if _interrupted(report, name) or (status != 0 and not step.continued):
             break
     report.seconds = clock() - started
     return report
+
+
+def _interrupted(report: RunReport, step: str) -> bool:
+    """Whether a signal asked the run to stop; the first time, `step` is recorded as the step
+    it stopped (the one that ran when it came, or the one it kept from starting)."""
+    signum = interrupts.requested()
+    if signum is None:
+        return False
+    if report.interrupted is None:
+        report.interrupted, report.interrupted_step = signum, step
+    return True
+
+
+def new_log_file(folder: Path, now: dt.datetime) -> Path:
+    """A new, empty log file in `folder` that no other run writes to:
+    `<UTC time with microseconds>Z-<pid>.log`, created exclusively (`-2`, `-3`, ... is
+    appended when that name is taken)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%S.%f}Z-{os.getpid()}"
+    for attempt in range(1, 1000):
+        path = folder / (stem + ("" if attempt == 1 else f"-{attempt}") + ".log")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{folder / stem}*.log: every name is taken")
 
 
 def _vars(text: str) -> str:
@@ -469,20 +663,28 @@ def main(argv: Sequence[str] | None = None, **hooks: Any) -> int:
     args = parser.parse_args(argv)
     if not args.logs.exists():
         parser.error(f"{args.logs} does not exist")
-    log_file = args.log_file or PROJECT_ROOT / "logs" / "daily" / (
-        dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ".log"
-    )
+    now: Callable[[], dt.datetime] = hooks.get("now") or (lambda: dt.datetime.now(dt.UTC))
+    log_file = args.log_file or new_log_file(DEFAULT_LOG_DIR, now())
     hooks.setdefault("target_dir", target_path(args.target_path))
     options = DbtOptions(full_refresh=args.full_refresh, vars=args.vars, select=args.select)
-    report = run(args.target, args.logs, log_file, options=options, **hooks)
-    print(summary_line(report))
-    failed = report.failed_step
-    if failed is not None:
-        print(f"--- last lines of {failed.name} (full output: {log_file}) ---")
-        for line in tail(log_file):
-            print(line)
-        return 1
-    return 0
+    # A signal is recorded, passed on to the step in progress and ends the run after it; the
+    # summary is printed whatever comes (a second signal included), never a traceback.
+    with interrupts.handling():
+        report = run(args.target, args.logs, log_file, options=options, **hooks)
+        print(summary_line(report), flush=True)
+        if report.files_not_loaded:
+            print(f"--- files not loaded (full output: {log_file}) ---")
+            for line in report.files.errors:
+                print(line)
+        stopped = report.failed_step
+        if report.interrupted is not None:
+            stopped = next((s for s in report.steps if s.name == report.interrupted_step), None)
+        if stopped is not None:
+            print(f"--- last lines of {stopped.name} (full output: {log_file}) ---")
+            for line in tail(log_file):
+                print(line)
+        sys.stdout.flush()
+    return report.exit_code
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ PATH is a file or a folder (recursed). docs/loader.md describes the formats, the
 retractions and the redaction of rejected lines.
 
 Load: one transaction per file. A file already in the ledger is skipped (`--force` replaces its
-rows); an empty file (no line but blank ones) is skipped and not recorded; a file none of whose
-lines is a log line of either format (a binary file, a README) is refused whole.
-Status: the files loaded (newest first) with their counts and rejected share, and the top
-rejection reasons with one redacted example each; read-only.
+rows), and so is a file removed with --unload (`--force` loads it again); an empty file (no line
+but blank ones) is skipped and not recorded; a file none of whose lines is a log line of either
+format (a binary file, a README) is refused whole.
+Status: the files loaded (newest first) with their counts and rejected share, the files unloaded
+and not loaded again, and the top rejection reasons with one redacted example each; read-only.
 Unload: per file (a folder is recursed; a path that no longer exists is taken as the name it was
-loaded under), one transaction removes its rows, rejected lines and ledger row, after recording
-the retractions of its events.
+loaded under), one transaction records it in raw.unloaded_files (later loads skip it) and
+removes its rows, rejected lines and ledger row, after recording the retractions of its events.
 
 SIGINT (Ctrl-C) or SIGTERM: the file in progress is rolled back, no other is started, and one
 line on stderr says which files this run committed (`interrupted (SIGINT): 3 files committed
@@ -72,7 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--force",
         action="store_true",
         help="reload files already in the load ledger, replacing their rows (the keys of the "
-        "rows replaced are recorded in the raw.retracted_* tables)",
+        "rows replaced are recorded in the raw.retracted_* tables), and load files removed "
+        "with --unload again",
     )
     mode.add_argument(
         "--status",

@@ -15,6 +15,10 @@ Everywhere else (a commit, a rollback, the closing messages) signals are only re
 second signal during a rollback cannot cut it short, and a commit always runs to its end (one
 interrupted half-way would leave the run unable to say whether the file is in the warehouse).
 
+A process that runs others (scripts/daily_run.py) passes the signals on with `forwarding()`:
+while a child process group runs, each signal received is recorded as above and sent to the
+group as SIGINT, the signal every step handles as Ctrl-C.
+
 `Interrupted` is a `KeyboardInterrupt` so that libraries treat it as they treat Ctrl-C:
 psycopg cancels the query in progress on the server before re-raising it. What a signal turned
 into inside an engine (DuckDB's "Query interrupted", psycopg's QueryCanceled, the error of a
@@ -24,6 +28,7 @@ connection the signal broke) is mapped back to it by `as_interruption()`.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -61,6 +66,7 @@ class _State:
     count: int = 0  # signals received
     waits: int = 0  # depth of interruptible_wait() blocks
     work: int = 0  # depth of stoppable_work() blocks
+    forward_to: int | None = None  # the process group signals are passed on to (forwarding())
 
 
 _state = _State()
@@ -86,6 +92,8 @@ def _handle(signum: int, frame: FrameType | None) -> None:
     if _state.signum is None:
         _state.signum = signum
     _state.count += 1
+    if _state.forward_to is not None:
+        _send(_state.forward_to)
     if _state.waits or (_state.work and _state.count > 1):
         raise Interrupted(_state.signum)
 
@@ -113,6 +121,31 @@ def handling() -> Iterator[None]:
 def reset() -> None:
     """No signal received, no block open."""
     _state.signum, _state.count, _state.waits, _state.work = None, 0, 0, 0
+    _state.forward_to = None
+
+
+def _send(process_group: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group has ended
+        os.killpg(process_group, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def forwarding(process_group: int) -> Iterator[None]:
+    """Pass every signal received during the block on to `process_group` (a child started in
+    a group of its own) as one SIGINT; a signal received before the block, while the child was
+    being started, is passed on at its start. Signals are blocked while the target is set, so
+    that none is passed on twice or lost in between."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        _state.forward_to = process_group
+        if _state.signum is not None:
+            _send(process_group)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    try:
+        yield
+    finally:
+        _state.forward_to = None
 
 
 @contextlib.contextmanager

@@ -3,17 +3,18 @@
 
 Per file: SHA-256 → an empty file (no line but blank ones) is skipped, never put in the ledger →
 ledger check (skip, or replace with `--force` / when the file changed: retractions of the old
-rows, then their deletion) → one transaction: stream chunks of lines → normalise each chunk in
-DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (useragent.py) →
-append flow events, activity events and rejected lines (redacted) to the sink → a file with no
-log line is refused → ledger row → commit. Any error rolls the file back.
+rows, then their deletion; a file removed with `--unload` is skipped unless `--force`) → one
+transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) → parse
+the chunk's distinct user agents in Python (useragent.py) → append flow events, activity events
+and rejected lines (redacted) to the sink → a file with no log line is refused → ledger row →
+commit. Any error rolls the file back.
 
 SIGINT and SIGTERM (interrupts.py) are acted on at safe points: before a file, between chunks,
 before the commit. The file in progress is rolled back, no other is started, and one line on
 stderr names the files committed (`interruption_message`); exit status 128 + the signal.
 
-`--unload`: per file name, one transaction (Sink.unload_file): retractions, then the deletion of
-its rows, rejects and ledger row.
+`--unload`: per file name, one transaction (Sink.unload_file): the file recorded in
+raw.unloaded_files, retractions, then the deletion of its rows, rejects and ledger row.
 """
 
 from __future__ import annotations
@@ -333,6 +334,15 @@ class Loader:
             self.out.write(f"{name}: skipped: already loaded{where}\n")
             self.summary.skipped_files += 1
             return None
+        if not self.force and not any(entry.file_name == name for entry in entries):
+            unloaded_at = self.sink.unloaded_at(name)
+            if unloaded_at is not None:  # removed on purpose: only --force brings it back
+                self.out.write(
+                    f"{name}: skipped: unloaded on {unloaded_at:%Y-%m-%d %H:%M:%S} UTC; load it "
+                    f"again with: load_events.py --force {name}\n"
+                )
+                self.summary.skipped_files += 1
+                return None
         replace = {entry.file_name for entry in same} | ({name} if self.force else set())
         changed = [e for e in entries if e.file_name == name and e.file_sha256 != sha256]
         if changed:

@@ -136,6 +136,15 @@ RETRACTED_ACTIVITY_EVENT_COLUMNS = (
     Column("retracted_at", "timestamp"),
 )
 
+# One row per `--unload` of a file: its ledger name and SHA-256 at the time, and when. A file
+# whose name is here and not in load_ledger was removed on purpose: loading a folder skips it;
+# `--force` loads it again (docs/loader.md#unloaded-files).
+UNLOADED_FILE_COLUMNS = (
+    _text("file_name", LONG_TEXT),
+    _text("file_sha256", 64),
+    Column("unloaded_at", "timestamp"),
+)
+
 RAW_TABLES: dict[str, tuple[Column, ...]] = {
     "flow_events": FLOW_EVENT_COLUMNS,
     "activity_events": ACTIVITY_EVENT_COLUMNS,
@@ -143,6 +152,7 @@ RAW_TABLES: dict[str, tuple[Column, ...]] = {
     "load_ledger": LOAD_LEDGER_COLUMNS,
     "retracted_flow_events": RETRACTED_FLOW_EVENT_COLUMNS,
     "retracted_activity_events": RETRACTED_ACTIVITY_EVENT_COLUMNS,
+    "unloaded_files": UNLOADED_FILE_COLUMNS,
 }
 
 # Event table -> its retraction table.
@@ -160,6 +170,7 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
     "load_ledger": "diststyle all sortkey(loaded_at)",
     "retracted_flow_events": 'distkey(flow_id) compound sortkey(retracted_at, "timestamp")',
     "retracted_activity_events": 'diststyle even compound sortkey(retracted_at, "timestamp")',
+    "unloaded_files": "diststyle all sortkey(unloaded_at)",
 }
 
 
@@ -217,7 +228,7 @@ def file_removal_sql(file_count: int, placeholder: str = "%s") -> list[RemovalSt
     in this order: the retractions (set-based, the DISTINCT keys of the rows about to be
     deleted), then the deletes from the event tables, the rejected lines and the ledger.
     `placeholder` is the driver's (`?` for DuckDB, `%s` for psycopg and redshift_connector).
-    Run them in one transaction."""
+    Run them in one transaction (an unload: after `unload_record_sql`)."""
     if file_count < 1:
         return []
     names = ", ".join([placeholder] * file_count)
@@ -252,3 +263,25 @@ def file_removal_sql(file_count: int, placeholder: str = "%s") -> list[RemovalSt
         )
     )
     return statements
+
+
+def unload_record_sql(placeholder: str = "%s") -> RemovalStatement:
+    """An unload's record of its file in unloaded_files: its ledger name and SHA-256, stamped
+    with the unload's time (parameters: the time, then the file name). Run in the unload's
+    transaction, before `file_removal_sql` deletes the ledger row it reads."""
+    schema, name, sha256 = quote(RAW_SCHEMA), quote("file_name"), quote("file_sha256")
+    return RemovalStatement(
+        f"insert into {schema}.{quote('unloaded_files')} ({name}, {sha256}, {quote('unloaded_at')})"
+        f" select {name}, {sha256}, cast({placeholder} as timestamp)"
+        f" from {schema}.{quote('load_ledger')} where {name} = {placeholder}",
+        "unloaded_files",
+        stamped=True,
+    )
+
+
+def unloaded_at_sql(placeholder: str = "%s") -> str:
+    """The last time a file name was unloaded (one parameter: the name; NULL: never)."""
+    return (
+        f"select max({quote('unloaded_at')}) from {quote(RAW_SCHEMA)}.{quote('unloaded_files')}"
+        f" where {quote('file_name')} = {placeholder}"
+    )

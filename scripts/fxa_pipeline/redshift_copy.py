@@ -44,7 +44,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fxa_pipeline import interrupts
-from fxa_pipeline.raw_schema import RAW_SCHEMA, RAW_TABLES, Column, file_removal_sql, quote
+from fxa_pipeline.raw_schema import (
+    RAW_SCHEMA,
+    RAW_TABLES,
+    Column,
+    file_removal_sql,
+    quote,
+    unload_record_sql,
+)
 
 NULL_BYTE = "\x00"
 # How the COPY names NULL_BYTE: Redshift reads '\000' in NULL AS as the NUL character.
@@ -499,8 +506,9 @@ def _lock(cursor: Any) -> None:
 def run_unload_transaction(
     connection: Connection, file_name: str, retracted_at: dt.datetime
 ) -> dict[str, int] | None:
-    """`--unload` of one file: lock, ledger check, retractions, deletes, in one transaction.
-    None (rolled back, nothing changed) when the ledger has no row with this name."""
+    """`--unload` of one file: lock, ledger check, its record in unloaded_files, retractions,
+    deletes, in one transaction. None (rolled back, nothing changed) when the ledger has no row
+    with this name."""
     cursor = connection.cursor()
     try:
         _lock(cursor)
@@ -510,7 +518,11 @@ def run_unload_transaction(
                 [file_name],
             )
             ((in_ledger,),) = cursor.fetchall() or [(0,)]
-            removed = _remove_files(cursor, [file_name], retracted_at) if in_ledger else {}
+            removed = {}
+            if in_ledger:  # remembered first: the record reads the ledger row
+                record = unload_record_sql("%s")
+                cursor.execute(record.sql, record.parameters([file_name], retracted_at))
+                removed = _remove_files(cursor, [file_name], retracted_at)
         if not in_ledger:
             connection.rollback()
             return None

@@ -46,6 +46,8 @@ from fxa_pipeline.raw_schema import (
     create_all_sql,
     file_removal_sql,
     quote,
+    unload_record_sql,
+    unloaded_at_sql,
 )
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
@@ -123,6 +125,10 @@ class Sink(ABC):
         """Ledger rows with this file name or this SHA-256 (None: by name only)."""
 
     @abstractmethod
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        """When `file_name` was last unloaded (raw.unloaded_files), None if never."""
+
+    @abstractmethod
     def begin(self) -> None: ...
 
     @abstractmethod
@@ -137,6 +143,8 @@ class Sink(ABC):
             self.begin()
             with interrupts.stoppable_work():
                 loaded = bool(self.ledger_entries(file_name, None))
+                if loaded:  # remembered first: the record reads the ledger row
+                    self._record_unload(file_name, retracted_at)
                 removed = self._remove([file_name], retracted_at) if loaded else {}
             if not loaded:
                 self.rollback()
@@ -149,6 +157,10 @@ class Sink(ABC):
         return removed
 
     def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        raise NotImplementedError
+
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        """Inside the unload's transaction: the file in raw.unloaded_files (unload_record_sql)."""
         raise NotImplementedError
 
     @abstractmethod
@@ -233,11 +245,19 @@ class DuckDBSink(Sink):
         ).fetchall()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        rows = self._con.execute(unloaded_at_sql("?"), [file_name]).fetchall()
+        return rows[0][0] if rows else None
+
     def begin(self) -> None:
         self._con.execute("begin transaction")
 
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
+
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        statement = unload_record_sql("?")
+        self._con.execute(statement.sql, statement.parameters([file_name], unloaded_at))
 
     def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
         removed: RemovedRows = {}
@@ -325,6 +345,12 @@ class PostgresSink(Sink):
             rows = cursor.fetchall()
         return [LedgerEntry(name, sha) for name, sha in rows]
 
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        with self._conn.cursor() as cursor:
+            cursor.execute(unloaded_at_sql("%s"), [file_name])
+            rows = cursor.fetchall()
+        return rows[0][0] if rows else None
+
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
             self._lock(cursor)
@@ -338,6 +364,11 @@ class PostgresSink(Sink):
 
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
+
+    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+        statement = unload_record_sql("%s")
+        with self._conn.cursor() as cursor:
+            cursor.execute(statement.sql, statement.parameters([file_name], unloaded_at))
 
     def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
         removed: RemovedRows = {}
@@ -487,6 +518,13 @@ class RedshiftSink(Sink):
         rows = cursor.fetchall()
         self._conn.rollback()  # end the read's implicit transaction
         return [LedgerEntry(name, sha) for name, sha in rows]
+
+    def unloaded_at(self, file_name: str) -> datetime | None:
+        cursor = self._conn.cursor()
+        cursor.execute(unloaded_at_sql("%s"), [file_name])
+        rows = cursor.fetchall()
+        self._conn.rollback()  # end the read's implicit transaction
+        return rows[0][0] if rows else None
 
     def begin(self) -> None:
         self._discard()

@@ -1,7 +1,8 @@
 """`load_events.py --status`: what the raw tables hold (docs/loader.md#status).
 
-The files loaded, newest first, with their line counts and rejected share, then the most
-frequent rejection reasons with a count and one example each. Read-only, and the same SQL on
+The files loaded, newest first, with their line counts and rejected share, the files
+removed with --unload and not loaded again (raw.unloaded_files), then the most frequent
+rejection reasons with a count and one example each. Read-only, and the same SQL on
 every target (`Sink.query`): the examples are `raw.rejected_lines.raw_line`, which the loader
 stored redacted (docs/loader.md#privacy); they are shown cut to `EXAMPLE_CHARACTERS`, with
 control characters escaped so that a hostile line cannot drive the terminal.
@@ -10,7 +11,8 @@ control characters escaped so that a hostile line cannot drive the terminal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fxa_pipeline.raw_schema import RAW_SCHEMA, LedgerRow, quote
@@ -61,6 +63,23 @@ REASONS_SQL = (
 )
 
 
+# Files removed with --unload and not loaded again (raw.unloaded_files, a table older
+# warehouses may not have yet), the newest unload first.
+UNLOADED_TABLE_SQL = (
+    "select table_name from information_schema.tables"
+    f" where table_schema = '{RAW_SCHEMA}' and table_name = 'unloaded_files'"
+)
+
+UNLOADED_SQL = (
+    "select unloaded.file_name, max(unloaded.unloaded_at) as unloaded_at"
+    f" from {_RAW}.unloaded_files as unloaded"
+    f" where not exists (select 1 from {_RAW}.load_ledger as ledger"
+    " where ledger.file_name = unloaded.file_name)"
+    " group by unloaded.file_name"
+    " order by unloaded_at desc, unloaded.file_name"
+)
+
+
 def files_sql(limit: int | None) -> str:
     """The newest `limit` ledger rows (all of them when None)."""
     return _FILES_SQL + ("" if limit is None else f" limit {int(limit)}")
@@ -84,6 +103,8 @@ class Status:
     ignored: int
     files: list[LedgerRow]  # newest first, at most the limit asked for
     reasons: list[Reason]  # most frequent first, at most TOP_REASONS
+    # files removed with --unload and not loaded since: (name, last unload), newest first
+    unloaded: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def read_status(query: Query, limit: int | None = DEFAULT_FILES) -> Status | None:
@@ -96,8 +117,18 @@ def read_status(query: Query, limit: int | None = DEFAULT_FILES) -> Status | Non
         Reason(reason, int(count), source, int(line), example or "")
         for reason, count, source, line, example in query(REASONS_SQL)
     ]
+    unloaded = (
+        [(name, when) for name, when in query(UNLOADED_SQL)] if query(UNLOADED_TABLE_SQL) else []
+    )
     return Status(
-        int(file_count), int(lines), int(loaded), int(rejected), int(ignored), files, reasons
+        int(file_count),
+        int(lines),
+        int(loaded),
+        int(rejected),
+        int(ignored),
+        files,
+        reasons,
+        unloaded,
     )
 
 
@@ -154,6 +185,14 @@ def format_status(status: Status, where: str) -> str:
         if older > 0:
             plural = "" if older == 1 else "s"
             lines.append(f"... and {older:,} older file{plural} (--limit 0 lists every file)")
+    if status.unloaded:
+        lines += [
+            "",
+            "files unloaded, not loaded again (loads skip them; load_events.py --force FILE loads "
+            "one again):",
+        ]
+        rows = [[f"{when:%Y-%m-%d %H:%M:%S}", printable(name)] for name, when in status.unloaded]
+        lines += _table(["unloaded at (UTC)", "file"], rows)
     if status.reasons:
         shown = sum(reason.count for reason in status.reasons)
         lines += ["", f"top rejection reasons ({shown:,} of {status.rejected:,} rejected lines):"]

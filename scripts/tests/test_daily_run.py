@@ -189,3 +189,114 @@ def test_human(number, text):
 
 def test_counts_keep_unknown_statuses():
     assert daily_run._counts(Counter(ok=2, odd=1), ("ok", "warn")) == "2 ok, 1 odd"
+
+
+# ---- files the loader refused, failed or replaced ---------------------------------------------
+
+
+def loader_output(logs: Path, failed: int = 0, loaded: int = 1) -> dict[str, str]:
+    """What the loader writes about some files of `logs` (by their ledger names)."""
+    name = {n: str((logs / "2026" / "11" / f"{n}.log.gz").resolve()) for n in range(4)}
+    return {
+        "loaded": f"{name[0]}: 10 lines, 9 loaded, 1 rejected, 0 ignored (100 lines/s)\n",
+        "changed": (
+            f"warning: {name[1]} changed since it was loaded (SHA-256 {'a' * 64} is now "
+            f"{'b' * 64}): replacing its rows\n"
+            f"{name[1]}: 5 lines, 5 loaded, 0 rejected, 0 ignored (100 lines/s)\n"
+        ),
+        "refused": f"error: {name[2]}: not a log: none of its 3 lines is a log line\n",
+        "failed": f"error: {name[3]}: FileReadError: gzip cut short after line 7\n",
+        "total": (
+            f"total: {loaded} files loaded, 0 skipped, {failed} failed; 15 lines, 14 loaded,"
+            " 1 rejected, 0 ignored\n"
+        ),
+    }
+
+
+class LoaderStub(Stub):
+    """The steps stubbed, the load step writing `output` and exiting `status`."""
+
+    def __init__(self, target_dir: Path, output: str, status: int) -> None:
+        super().__init__(target_dir)
+        self.output, self.status = output, status
+
+    def __call__(self, argv, log: Path) -> int:
+        if self.step_name(argv) != "load":
+            return super().__call__(argv, log)
+        self.calls.append(list(argv))
+        with log.open("a") as out:
+            out.write(self.output)
+        return self.status
+
+
+def test_refused_and_failed_files_are_named_and_the_build_still_runs(setup, capsys):
+    logs = setup[0]
+    lines = loader_output(logs, failed=2, loaded=1)
+    output = lines["loaded"] + lines["refused"] + lines["failed"] + lines["total"]
+    stub = LoaderStub(setup[1], output, status=1)
+    code, out = run_main(setup, stub, [0, 1, 30, 30, 40, 40, 191, 192], capsys)
+    assert code == 1
+    assert [stub.step_name(c) for c in stub.calls] == ["load", "freshness", "build"]
+    assert out[0] == (
+        "fxa-metrics daily 2026-11-27 [postgres]: FAILED: files not loaded (load exit 1) "
+        "| files 12 (1 new, 1 refused (2026/11/2.log.gz), 1 failed (2026/11/3.log.gz)) "
+        "| loaded 14 rejected 1 ignored 0 | freshness 3 pass, 1 warn | build 48 ok, 2 warn | 3m12s"
+    )
+    assert out[1] == f"--- files not loaded (full output: {setup[2]}) ---"
+    assert out[2:] == [lines["refused"].strip(), lines["failed"].strip()]
+
+
+def test_a_load_that_failed_without_counting_failed_files_still_stops_the_run(setup, capsys):
+    """Exit 1 with no file failed (or no total line): the loader could not run; stop."""
+    lines = loader_output(setup[0])
+    stub = LoaderStub(setup[1], lines["loaded"] + lines["total"], status=1)
+    code, out = run_main(setup, stub, [0, 1, 30, 30], capsys)
+    assert code == 1 and len(stub.calls) == 1
+    assert "FAILED at load (exit 1)" in out[0]
+
+
+def test_a_replaced_file_is_named_as_replaced(setup, capsys):
+    lines = loader_output(setup[0], loaded=2)
+    output = lines["loaded"] + lines["changed"] + lines["total"]
+    stub = LoaderStub(setup[1], output, status=0)
+    code, out = run_main(setup, stub, [0, 1, 30, 30, 40, 40, 191, 192], capsys)
+    assert code == 0
+    assert "OK | files 12 (1 new, 1 replaced (2026/11/1.log.gz)) | loaded 14 " in out[0]
+
+
+def test_a_changed_file_that_then_failed_is_not_replaced(tmp_path):
+    logs = tmp_path / "logs"
+    (logs / "2026" / "11").mkdir(parents=True)
+    for n in range(4):
+        (logs / "2026" / "11" / f"{n}.log.gz").write_bytes(b"")
+    lines = loader_output(logs)
+    changed_then_failed = lines["changed"].splitlines()[0] + "\n" + lines["failed"]
+    names = daily_run.file_display_names(logs)
+    found = daily_run.parse_file_outcomes(changed_then_failed, names)
+    assert found.replaced == [] and found.failed == ["2026/11/3.log.gz"]
+    # a name holding ": " still matches; an error about no file is ignored
+    (logs / "a: b.log").write_text("")
+    names = daily_run.file_display_names(logs)
+    odd = f"error: {(logs / 'a: b.log').resolve()}: invalid: x\nerror: cannot connect: y\n"
+    assert daily_run.parse_file_outcomes(odd, names).failed == ["a: b.log"]
+
+
+# ---- one log file per run ----------------------------------------------------------------------
+
+
+def test_two_runs_started_in_the_same_second_write_two_log_files(setup, monkeypatch, capsys):
+    logs, target, _ = setup
+    folder = setup[2].parent / "daily-logs"
+    monkeypatch.setattr(daily_run, "DEFAULT_LOG_DIR", folder)
+    same_moment = dt.datetime(2026, 11, 27, 6, 0, 0, 123456, tzinfo=dt.UTC)
+    for _ in range(2):
+        code = daily_run.main(
+            [str(logs)], runner=Stub(target), now=lambda: same_moment, target_dir=target
+        )
+        assert code == 0
+    written = sorted(folder.iterdir())
+    assert len(written) == 2, written
+    for path in written:
+        assert path.read_text().count("output of load") == 1
+        assert path.name.startswith("20261127T060000.123456Z-")
+    capsys.readouterr()

@@ -313,3 +313,88 @@ def test_escape_sequences_are_removed_from_a_step_output(tmp_path):
 )
 def test_plain(text, plain):
     assert daily_run.plain(text) == plain
+
+
+def test_every_step_gets_the_run_start_for_the_rejected_share_guard(tmp_path, monkeypatch):
+    """FXA_DAILY_RUN_STARTED_AT: the run's start in UTC, without a zone (as `loaded_at` is
+    stored), before anything is loaded; the guard checks the files loaded from then on."""
+    seen: list[dict[str, str]] = []
+
+    def fake_subprocess(argv, log, env=None):
+        seen.append(dict(env or {}))
+        return 0
+
+    monkeypatch.setattr(daily_run, "run_subprocess", fake_subprocess)
+    started = dt.datetime(2026, 11, 27, 7, 30, 0, 250, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    daily_run.run("duckdb", write_logs(tmp_path / "logs"), tmp_path / "d.log", now=lambda: started)
+    assert len(seen) == 3
+    assert {env["FXA_DAILY_RUN_STARTED_AT"] for env in seen} == {"2026-11-27 06:30:00.000250"}
+
+
+@needs_make
+@pytest.mark.integration
+def test_make_daily_builds_despite_a_refused_file_and_warns_only_for_its_own_files(tmp_path):
+    """Two cron runs on a folder holding a file that is not a log:
+
+    - each run names it as refused, still builds, and exits non-zero;
+    - the rejected-share guard warns in the run that loaded the file with a rejected line, and
+      not in the next run, which loaded only a clean file.
+    """
+    logs = write_logs(tmp_path / "logs")  # 1 rejected line of 6: above a limit of 0
+    (logs / "README.txt").write_text("These are the auth server's logs.\n")
+    guard = {"VARS": "{raw_rejected_share_limit: 0}", "SELECT": WARN_TEST}
+
+    first = make_daily(tmp_path, logs, LOG_FILE=str(tmp_path / "first.log"), **guard)
+    output = first.stdout.splitlines()
+    assert first.returncode != 0, first.stdout + first.stderr
+    assert (
+        ": FAILED: files not loaded (load exit 1) | files 2 (1 new, 1 refused (README.txt))"
+        in (output[0])
+    ), output
+    assert f"| build 1 warn ({WARN_TEST}) |" in output[0]
+    assert output[1] == f"--- files not loaded (full output: {tmp_path / 'first.log'}) ---"
+    assert output[2].startswith(f"error: {(logs / 'README.txt').resolve()}: not a log: ")
+
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    clean = log_line("flowEvent", event="flow.begin", flow_id=FLOW_ID, flow_time=0, time=now)
+    (logs / "fxa-auth-2.log").write_text(clean + "\n")
+    second = make_daily(tmp_path, logs, LOG_FILE=str(tmp_path / "second.log"), **guard)
+    output = second.stdout.splitlines()
+    assert second.returncode != 0, second.stdout + second.stderr
+    assert (
+        "| files 3 (1 new, 1 refused (README.txt)) | loaded 1 rejected 0 ignored 0 |" in (output[0])
+    ), output
+    assert "| build 1 ok |" in output[0]  # fxa-auth.log's rejected line is yesterday's news
+
+
+def test_the_summary_reads_the_real_loaders_lines_about_files(tmp_path, capsys):
+    """The load step is the real loader (a subprocess, scratch DuckDB), the dbt steps stubbed:
+    a changed file is named as replaced, a file that is not a log as refused, and the dbt
+    steps run after it."""
+    logs = write_logs(tmp_path / "logs")
+    target = tmp_path / "target"
+    target.mkdir()
+    env = {**base_environment(), "FXA_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}
+    ran: list[str] = []
+
+    def runner(argv, log):
+        if "load_events.py" in " ".join(argv):
+            ran.append("load")
+            return daily_run.run_subprocess(argv, log, env)
+        ran.append("build" if "build" in argv else "freshness")
+        return 0
+
+    def daily() -> tuple[int, str]:
+        argv = [str(logs), "--log-file", str(tmp_path / "daily.log")]
+        code = daily_run.main(argv, runner=runner, target_dir=target)
+        return code, capsys.readouterr().out
+
+    assert daily()[0] == 0
+    with (logs / "fxa-auth.log").open("a") as log:  # the same file, grown: replaced
+        log.write(log_line("flowEvent", event="flow.begin", flow_id=FLOW_ID, flow_time=0) + "\n")
+    (logs / "notes.txt").write_text("not a log line\n")
+    ran.clear()
+    code, out = daily()
+    assert code == 1, out
+    assert ran == ["load", "freshness", "build"]
+    assert "| files 2 (0 new, 1 replaced (fxa-auth.log), 1 refused (notes.txt)) |" in out, out

@@ -84,18 +84,22 @@ def _make_db(path: Path, tables: dict[str, list[tuple]]) -> None:
         con.close()
 
 
-def _dbt(tmp: Path, db: Path, *args: str) -> tuple[bool, dict[str, Any]]:
+def _dbt(
+    tmp: Path, db: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[bool, dict[str, Any]]:
     """Run dbt (dbt_harness: in this process, the project parsed once): whether it succeeded,
     and each node's result by its name."""
-    env = {**base_environment(), "FXA_DUCKDB_PATH": str(db)}
+    env = {**base_environment(), "FXA_DUCKDB_PATH": str(db), **(env or {})}
     result = Warehouse("duckdb", env, tmp).dbt_result(*args)
     results = getattr(result.result, "results", None) or []
     return bool(result.success), {r.node.name: r for r in results}
 
 
-def _guard_results(tmp: Path, db: Path, *extra: str) -> dict[str, tuple[str, int]]:
+def _guard_results(
+    tmp: Path, db: Path, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, tuple[str, int]]:
     """Run the three guards; name -> (status, failures)."""
-    success, results = _dbt(tmp, db, "test", "--select", *GUARDS, *extra)
+    success, results = _dbt(tmp, db, "test", "--select", *GUARDS, *extra, env=env)
     assert success  # warn never fails the run
     by_name = {name: (str(r.status), r.failures) for name, r in results.items()}
     assert set(by_name) == set(GUARDS), by_name
@@ -164,6 +168,23 @@ def test_guards_warn_on_a_spike_and_respect_their_vars(dbt_tmp: Path) -> None:
         ACTIVITY_GUARD: ("warn", 1),
         LEDGER_GUARD: ("warn", 1),
     }
+
+
+def test_the_daily_run_checks_the_rejected_share_of_the_files_it_loaded_only(
+    dbt_tmp: Path,
+) -> None:
+    """With FXA_DAILY_RUN_STARTED_AT (scripts/daily_run.py sets it to the run's start), the
+    rejected-share guard reads only the files loaded since: a bad file of an earlier day does
+    not warn in every later run; a bad file of this run does. Without it, every file."""
+    db = dbt_tmp / "guards.duckdb"  # one path: the profile stays the same, parsing partial
+    yesterday, today = datetime(2016, 12, 1, 3, 0, 0), datetime(2016, 12, 2, 3, 0, 0)
+    started = {"FXA_DAILY_RUN_STARTED_AT": "2016-12-02 02:59:59.123456"}
+    ledger = _ledger([("old-bad.log", 100, 50)], yesterday)
+    _make_db(db, {"load_ledger": ledger + _ledger([("new.log", 100, 0)], today)})
+    assert _guard_results(dbt_tmp, db)[LEDGER_GUARD] == ("warn", 1)
+    assert _guard_results(dbt_tmp, db, env=started)[LEDGER_GUARD] == ("pass", 0)
+    _make_db(db, {"load_ledger": ledger + _ledger([("new-bad.log", 100, 2)], today)})
+    assert _guard_results(dbt_tmp, db, env=started)[LEDGER_GUARD] == ("warn", 1)
 
 
 def test_guards_pass_on_steady_data(dbt_tmp: Path) -> None:

@@ -26,6 +26,8 @@ from fxa_pipeline.raw_schema import (
     Column,
     create_table_sql,
     file_removal_sql,
+    unload_record_sql,
+    unloaded_at_sql,
 )
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -215,7 +217,8 @@ def test_generated_sql_parses_as_redshift(table):
     statements = [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), rc.LOCK_SQL]
     removal = [statement.sql for statement in file_removal_sql(2)]
     assert len(removal) == 6
-    for sql in [*statements, *removal]:
+    unload = [unload_record_sql().sql, unloaded_at_sql()]
+    for sql in [*statements, *removal, *unload]:
         parsed = sqlfluff.parse(sql.replace("%s", "'x'"), dialect="redshift")
         assert "unparsable" not in json.dumps(parsed)
 
@@ -236,6 +239,18 @@ def test_retraction_tables_ddl_for_redshift():
     for sql in ddl.values():
         parsed = sqlfluff.parse(sql, dialect="redshift")
         assert "unparsable" not in json.dumps(parsed)
+
+
+def test_unloaded_files_ddl_for_redshift():
+    ddl = create_table_sql("unloaded_files", "redshift")
+    assert ddl == (
+        'create table if not exists "raw".unloaded_files (\n'
+        '    "file_name" varchar(8192),\n'
+        '    "file_sha256" varchar(256),\n'
+        '    "unloaded_at" timestamp\n'
+        ")\ndiststyle all sortkey(unloaded_at)"
+    )
+    assert "unparsable" not in json.dumps(sqlfluff.parse(ddl, dialect="redshift"))
 
 
 def test_sqlfluff_would_catch_broken_sql():
@@ -520,13 +535,14 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert summary.loaded_files == 1, err.getvalue()
 
     creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
-    assert len(creates) == 7  # schema + 6 raw tables, Redshift DDL
+    assert len(creates) == 8  # schema + 7 raw tables, Redshift DDL
     assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
     body = [line for line in connection.log if not line.startswith(("create", "select"))]
     assert body[0] == "COMMIT"  # ensure_schema
     assert body[1] == "ROLLBACK"  # the ledger look-up's read-only transaction
-    assert body[2] == 'lock "raw"."load_ledger"'
-    assert [line.split(" (")[0] for line in body[3:-2]] == [
+    assert body[2] == "ROLLBACK"  # the look-up of an unload of the file's name
+    assert body[3] == 'lock "raw"."load_ledger"'
+    assert [line.split(" (")[0] for line in body[4:-2]] == [
         'copy "raw"."flow_events"',
         'copy "raw"."activity_events"',
         'copy "raw"."rejected_lines"',
@@ -661,6 +677,7 @@ def test_redshift_unload_is_one_transaction_without_staging(s3, tmp_path: Path, 
     assert statements[1] == (ledger_check + " where file_name = %s", [name])
     kinds = [sql.split(" (")[0].split(" where")[0] for sql, _ in statements[2:]]
     assert kinds == [
+        'insert into "raw"."unloaded_files"',  # remembered: a later load of it skips it
         'insert into "raw"."retracted_flow_events"',
         'insert into "raw"."retracted_activity_events"',
         'delete from "raw"."flow_events"',
@@ -670,6 +687,7 @@ def test_redshift_unload_is_one_transaction_without_staging(s3, tmp_path: Path, 
     ]
     stamp = statements[2][1][0]  # type: ignore[index]
     assert isinstance(stamp, dt.datetime) and stamp.tzinfo is None
+    assert statements[2][1] == statements[3][1] == [stamp, name]  # the unload's one time
     assert connection.log[-1] == "COMMIT"
     assert f"{name}: unloaded, 6 rows removed (2 flow events, 2 activity events, 2 rejected" in (
         out.getvalue()

@@ -8,13 +8,14 @@ writes the DISTINCT (flow_id, timestamp) / (timestamp) of those rows to
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import FLOW_A, FLOW_B, UID_A, QueryFn, write
-from dbt_harness import run_loader
+from dbt_harness import release_duckdb_files, run_loader
 
 T0 = 1479834000000  # 2016-11-22T17:00:00Z, epoch ms
 
@@ -250,3 +251,59 @@ def test_unload_and_force_cannot_be_combined(tmp_path: Path, duckdb_path, capsys
         load_events.main(["--unload", "--force", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_an_unloaded_file_stays_unloaded_until_loaded_with_force(
+    tmp_path: Path, raw_warehouse, load, capsys
+) -> None:
+    """A file removed with --unload and still in the folder is skipped by every later load of
+    the folder (as the daily run does), with the time of the unload and how to load it again;
+    --status lists it; --force loads it again, after which it is an ordinary loaded file."""
+    import load_events
+
+    target, query = raw_warehouse
+    folder = tmp_path / "logs"
+    a = write(folder / "a.log", "\n".join(A_LINES) + "\n")
+    write(folder / "b.log", "\n".join(B_LINES) + "\n")
+    name_a = str(a.resolve())
+    assert load(folder, target=target) == 0
+    before = datetime.now(UTC).replace(tzinfo=None)
+    assert unload(a, target=target) == 0
+    after = datetime.now(UTC).replace(tzinfo=None)
+    capsys.readouterr()
+
+    outputs = []
+    for _ in range(2):  # every later run of the folder
+        assert load(folder, target=target) == 0
+        assert counts(query, name_a) == (0, 0, 0, 0)
+        outputs.append(capsys.readouterr().out)
+    (remembered,) = query("select file_name, file_sha256, unloaded_at from raw.unloaded_files")
+    assert remembered[:2] == (name_a, hashlib.sha256(a.read_bytes()).hexdigest())
+    assert before <= remembered[2] <= after
+    for out in outputs:
+        assert (
+            f"{name_a}: skipped: unloaded on {remembered[2]:%Y-%m-%d %H:%M:%S} UTC; load it again "
+            f"with: load_events.py --force {name_a}\n"
+        ) in out
+        assert "total: 0 files loaded, 2 skipped, 0 failed;" in out
+
+    release_duckdb_files()  # --status opens the file read-only
+    assert load_events.main(["--target", target, "--status"]) == 0
+    shown = capsys.readouterr().out
+    assert "files unloaded, not loaded again" in shown
+    assert f"{remembered[2]:%Y-%m-%d %H:%M:%S}  {name_a}" in shown
+
+    # on purpose: --force loads it again, and it is no longer listed as unloaded
+    assert load(a, target=target, force=True) == 0
+    assert counts(query, name_a) == (5, 3, 1, 1)
+    assert load(folder, target=target) == 0
+    assert f"{name_a}: skipped: already loaded\n" in capsys.readouterr().out
+    release_duckdb_files()
+    assert load_events.main(["--target", target, "--status"]) == 0
+    assert "files unloaded" not in capsys.readouterr().out
+
+    # unloaded again: skipped again, from its latest unload
+    assert unload(a, target=target) == 0
+    assert load(folder, target=target) == 0
+    assert f"{name_a}: skipped: unloaded on " in capsys.readouterr().out
+    assert query("select count(*) from raw.unloaded_files") == [(2,)]
