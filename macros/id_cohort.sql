@@ -11,7 +11,7 @@
     655/65536: the 10 % sample is 10.01 %).
 
     Hex-to-integer differs per engine, hence one variant each; all give the same number for the
-    same id (tests/sampled/assert_id_cohort_known_values.sql, hand-computed ids and cohorts,
+    same id (tests/marts/sampled/assert_id_cohort_known_values.sql, hand-computed ids and cohorts,
     and assert_id_cohort_matches_portable_formula.sql). `default__` is the portable formula
     (digit values by position in '0123456789abcdef'), used by any other adapter.
     Ids are lowercase hex (docs/data-contract.md); the formula ignores case anyway.

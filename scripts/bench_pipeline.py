@@ -22,7 +22,8 @@ step a fresh child process measured from outside (wall, CPU user+sys, its own pe
    the load floor there is `COPY` of each file's lines into a one-column text table.
 
 Medians of --repeat runs. Prints a table; writes JSON (machine, sizes, medians, every run) to
-benchmarks/results/<YYYY-MM-DD>.json (--quick: benchmarks/scratch/quick.json; or --out).
+benchmarks/scratch/results/<YYYY-MM-DD>.json, outside git (--quick: benchmarks/scratch/quick.json;
+or --out); docs/performance.md keeps the latest figures and one baseline per target.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from fxa_pipeline.benchmarking import (
     ROOT,
+    TARGETS,
     Measurement,
     as_dicts,
     bench_env,
@@ -52,12 +54,6 @@ from fxa_pipeline.benchmarking import (
     run_measured,
 )
 
-# The ratios each target must stay within (pipeline / floor; incremental: after all the history
-# / after 1 day), and the peak RSS in MiB.
-TARGETS = {
-    "duckdb": {"load": 2.0, "full_build": 3.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
-    "postgres": {"load": 2.0, "full_build": 5.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
-}
 DBT = str(Path(sys.executable).with_name("dbt"))
 NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
 
@@ -470,7 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (
         args.work / "quick.json"
         if args.quick
-        else ROOT / "benchmarks" / "results" / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}.json"
+        else ROOT
+        / "benchmarks"
+        / "scratch"
+        / "results"
+        / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}.json"
     )
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {

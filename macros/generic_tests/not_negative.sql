@@ -1,5 +1,10 @@
-{# Body of the generic test tests/generic/test_not_negative.sql
-   (dbt's dispatch finds `default__` macros only under macros/). #}
+{#
+    Fails for every row whose column is negative (NULLs pass: pair with not_null if needed).
+#}
+{% test not_negative(model, column_name) %}
+    {{ return(adapter.dispatch('test_not_negative', 'fxa_metrics')(model, column_name)) }}
+{% endtest %}
+
 {% macro default__test_not_negative(model, column_name) %}
 
 with validation_errors as (

@@ -1,5 +1,13 @@
-{# Body of the generic test tests/generic/test_unique_combination_of_columns.sql
-   (dbt's dispatch finds `default__` macros only under macros/). #}
+{#
+    Fails for every combination of the given columns that occurs more than once: the grain test
+    for tables whose key spans several columns (dbt-utils' test of the same name, written here
+    because dbt Hub is unreachable). NULLs compare equal, as in `group by`.
+#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    {{ return(adapter.dispatch('test_unique_combination_of_columns', 'fxa_metrics')(
+        model, combination_of_columns)) }}
+{% endtest %}
+
 {% macro default__test_unique_combination_of_columns(model, combination_of_columns) %}
 {%- if combination_of_columns is string or combination_of_columns | length == 0 -%}
     {{ exceptions.raise_compiler_error(

@@ -22,6 +22,13 @@ from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent.parent
 ROOT = SCRIPTS.parent
+# The ratios each target must stay within (pipeline / floor; incremental: after all the history
+# / after 1 day), and the peak RSS in MiB: make bench and make bench-load read them, and
+# docs/performance.md states them.
+TARGETS = {
+    "duckdb": {"load": 2.0, "full_build": 3.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
+    "postgres": {"load": 2.0, "full_build": 5.0, "incremental": 1.15, "peak_rss_mib": 2048.0},
+}
 BENCH_KEY = "bench-hmac-key"  # the generated logs' uids are HMACed with it; never a secret
 
 # DuckDB alone reading the same files into tables: the loader's floor.

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from fxa_pipeline.parsing import TEXT_MODE_PATTERN
 from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT
+from fxa_pipeline.sql import render_sql
 from fxa_pipeline.uid_hmac import HmacKey
 
 MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
@@ -262,123 +263,21 @@ def log_parse_sql(
             "ms", "time_json is not null or ts_json is not null", "missing required field time"
         )
     )
-    return f"""
-create or replace temp table {into} as
-with
-lines as (
-    {lines_sql}
-),
-
-src as (
-    select
-        line_no,
-        line,
-        case when starts_with(line, '{{') then null
-            else regexp_extract(line, {sql_string(TEXT_MODE_PATTERN)}, ['type', 'json'])
-        end as text_mode
-    from lines
-),
-
-docs as (
-    select
-        line_no,
-        line,
-        case when text_mode.json <> ''
-            then '{{"Type":"' || text_mode.type || '","Fields":' || text_mode.json || '}}'
-            else line
-        end as doc,
-        coalesce(text_mode.json <> '', false) as text_mode_line
-    from src
-),
-
-transformed as (
-    select
-        line_no,
-        line,
-        doc,
-        text_mode_line,
-        -- try() alone would redo a whole vector row by row for one invalid line in it
-        case when json_valid(doc) then try(json_transform(doc, {sql_string(_log_structure())})) end
-            as j
-    from docs
-),
-
-fields as (
-    select
-        line_no,
-        line,
-        doc,
-        text_mode_line,
-        j,
-        j."Type" as log_type,
-        j."Type" = 'flowEvent' as is_flow,
-        j."Type" = 'activityEvent' as is_activity,
-        -- JSON values as their JSON text (a cast of the JSON type itself would read true as 1)
-        cast(j."Timestamp" as varchar) as ts_json,
-        case when cast(j.Fields."time" as varchar) not in ('""', '"none"')
-            then cast(j.Fields."time" as varchar)
-        end as time_json,
-        cast(j.Fields.flow_time as varchar) as flow_time_json,
-        {field_columns}
-    from transformed
-),
-
-timed as (
-    select
-        *,
-        case
-            when time_json is not null and starts_with(time_json, '"')
-                then cast(epoch_ms(try_cast(time_json ->> '$' as timestamptz)) as double)
-            when time_json is not null then floor(try_cast(time_json as double))
-            when ts_json is not null
-                then coalesce(
-                    cast(try_cast(ts_json as bigint) // 1000000 as double),
-                    floor(try_cast(ts_json as double) / 1e6)
-                )
-        end as ms,
-        case
-            when flow_time_json is null or flow_time_json in ('""', '"none"') then null
-            when regexp_full_match(flow_time_json, '[0-9]{{1,18}}')
-                then cast(flow_time_json as bigint)
-            when regexp_full_match(flow_time_json, '"[0-9]{{1,18}}"')
-                then cast(substr(flow_time_json, 2, length(flow_time_json) - 2) as bigint)
-            when not starts_with(flow_time_json, '"')
-                and try_cast(flow_time_json as double) >= 0
-                and try_cast(flow_time_json as double) < 9.2e18
-                and try_cast(flow_time_json as double) = floor(try_cast(flow_time_json as double))
-                then cast(try_cast(flow_time_json as double) as bigint)
-        end as flow_time_value
-    from fields
-),
-
-checked as (
-    select
-        *,
-        case
-            when {_blank("line")} then null
-            when j is null
-                then case when json_valid(doc) then 'not a JSON object' else 'invalid JSON' end
-            when log_type is null
-                then case when json_type(doc) <> 'OBJECT' then 'not a JSON object'
-                    else 'missing required field Type' end
-            when not (is_flow or is_activity) then null
-            when contains(doc, '\\u0000') then 'a string contains an escaped NUL character'
-            {not_string_checks}
-            when f_event is null then 'missing required field event'
-            {_identifier_checks("f_")}
-            when is_flow and flow_time_json is not null and flow_time_value is null
-                and flow_time_json not in ('""', '"none"')
-                then 'flow_time is not an integer >= 0'
-            {time_checks}
-            {_length_check("f_event", "event", LONG_TEXT)}
-            {flow_length_checks}
-            when is_activity and {_length_check("f_service", "service", SHORT_TEXT)[5:]}
-        end as reason
-    from timed
-)
-
-{
-        _parsed_select(
+    return render_sql(
+        "log_parse.sql",
+        into=into,
+        lines_sql=lines_sql,
+        text_mode_pattern=sql_string(TEXT_MODE_PATTERN),
+        log_structure=sql_string(_log_structure()),
+        field_columns=field_columns,
+        blank_line=_blank("line"),
+        not_string_checks=not_string_checks,
+        identifier_checks=_identifier_checks("f_"),
+        time_checks=time_checks,
+        event_length_check=_length_check("f_event", "event", LONG_TEXT),
+        flow_length_checks=flow_length_checks,
+        service_length_check=_length_check("f_service", "service", SHORT_TEXT)[5:],
+        parsed_select=_parsed_select(
             "f_",
             "case when is_activity then 'activity' else 'ignored' end",
             _LOG_LINE_SQL,
@@ -389,8 +288,8 @@ checked as (
                 "ua_version": "cast(null as varchar)",
                 "ua_os": "cast(null as varchar)",
             },
-        )
-    }"""
+        ),
+    )
 
 
 # Legacy CSV exports: column positions (1-based) per layout.
@@ -447,73 +346,17 @@ def csv_parse_sql(into: str = "_fxa_parsed") -> str:
     time_checks = "\n            ".join(
         _time_checks("ms", "c_timestamp is not null", "missing required field timestamp")
     )
-    return f"""
-create or replace temp table {into} as
-with
-src as (
-    select
-        l.line_no,
-        l.line,
-        q.error as csv_error,
-        case when q.line_no is null then string_split(l.line, ',') else q.fields end as f
-    from _fxa_lines as l
-    left join _fxa_csv_quoted as q on l.line_no = q.line_no
-),
-
-shaped as (
-    select
-        line_no,
-        line,
-        csv_error,
-        f,
-        len(f) as n,
-        len(f) in (16, 18) as is_flow,
-        len(f) in (7, 8) as is_activity
-    from src
-),
-
-fields as (
-    select
-        *,
-        {columns}
-    from shaped
-),
-
-timed as (
-    select
-        *,
-        case when regexp_full_match(c_timestamp, '[0-9]{{1,12}}(\\.[0-9]+)?')
-            then floor(cast(c_timestamp as decimal(38, 9)) * 1000)
-        end as ms,
-        case when regexp_full_match(c_flow_time, '[0-9]{{1,18}}(\\.0+)?')
-            then cast(cast(c_flow_time as decimal(38, 0)) as bigint)
-        end as flow_time_value
-    from fields
-),
-
-checked as (
-    select
-        *,
-        case
-            when {_blank("line")} then null
-            when csv_error is not null then csv_error
-            when not (is_flow or is_activity)
-                then 'CSV row has ' || n || ' columns (expected 16 or 18 for flow events,'
-                    || ' 7 or 8 for activity events)'
-            when c_type is null then 'missing required field type'
-            {_identifier_checks("c_")}
-            when is_flow and c_flow_time is not null and flow_time_value is null
-                then 'flow_time is not an integer >= 0'
-            {time_checks}
-            {_length_check("c_type", "type", LONG_TEXT)}
-            {short_checks}
-            {_length_check("c_uid", "uid", 64)}
-        end as reason
-    from timed
-)
-
-{
-        _parsed_select(
+    return render_sql(
+        "csv_parse.sql",
+        into=into,
+        columns=columns,
+        blank_line=_blank("line"),
+        identifier_checks=_identifier_checks("c_"),
+        time_checks=time_checks,
+        type_length_check=_length_check("c_type", "type", LONG_TEXT),
+        short_checks=short_checks,
+        uid_length_check=_length_check("c_uid", "uid", 64),
+        parsed_select=_parsed_select(
             "c_",
             "'activity'",
             "csv_error is null and (is_flow or is_activity)",
@@ -521,5 +364,5 @@ checked as (
                 "type": _begin_normalised("c_type"),
                 "agent": "cast(null as varchar)",
             },
-        )
-    }"""
+        ),
+    )
