@@ -16,6 +16,8 @@
          'latest_window_days': K,           (day units, activity) rows within K days before the
                                             latest loaded activity day depend on it: also the
                                             days whose rows flip when that latest day moves
+         'day_column': 'cohort_day',        (with latest_window_days) the unit's column, when
+                                            not `day`
          'uid_event_days': 'event.type'}    (day units, activity) also the days of the events
                                             of that type of every uid whose events of that type
                                             changed (a user's cohort is one of them)
