@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/scripts
 # default keep the whole demo within two minutes.
 DEMO_LOGS := data/demo
 DEMO_DAYS := 35
-DEMO_FLOWS_PER_DAY := 400
+DEMO_FLOWS_PER_DAY := 1000
 DEMO_DB := $(CURDIR)/fxa_metrics.duckdb
 # Demo only: the key that HMACs the uids of the generated sample logs. Production sets its own
 # secret FXA_METRICS_UID_HMAC_KEY in the environment (never in a file); an exported value wins.
