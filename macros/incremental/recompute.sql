@@ -2,14 +2,23 @@
     The `recompute` incremental strategy: the one incremental mechanism of the project
     (docs/data-contract.md#incremental-builds).
 
-    Every incremental model has a recompute unit: its `unique_key` (a flow, an event timestamp
-    or a day), and declares how raw changes map to it in `meta.recompute`:
+    Every incremental model has a recompute unit: its `unique_key` (a flow, an event timestamp,
+    a user or a day), and declares how raw changes map to it in `meta.recompute`:
 
         {'changes': 'flow' | 'activity',   the raw event stream whose changes touch the model
-         'unit': 'flow_id' | 'timestamp' | 'day',
+         'unit': 'flow_id' | 'timestamp' | 'uid' | 'day',
          'days_before': D, 'days_after': A, (day units) a changed day d touches [d - D, d + A]
-         'full_window_days': K}             (day units) also the days whose `full_window` flag
+         'full_window_days': K,             (day units) also the days whose `full_window` flag
                                             flips when the first loaded day moves
+         'first_seen_days': true,           (day units, activity) the rows carry each uid's
+                                            users_first_seen.first_seen_day: also the days of
+                                            the stored rows of the uids whose first day moves
+         'latest_window_days': K,           (day units, activity) rows within K days before the
+                                            latest loaded activity day depend on it: also the
+                                            days whose rows flip when that latest day moves
+         'uid_event_days': 'event.type'}    (day units, activity) also the days of the events
+                                            of that type of every uid whose events of that type
+                                            changed (a user's cohort is one of them)
 
     A run then:
       1. reads the model's watermark: max(`_loaded_at`) of its own table;
@@ -82,11 +91,18 @@
     {%- endif -%}
     {%- if spec is not mapping
         or spec.get('changes') not in ['flow', 'activity']
-        or spec.get('unit') not in ['flow_id', 'timestamp', 'day'] -%}
+        or spec.get('unit') not in ['flow_id', 'timestamp', 'uid', 'day']
+        or (spec.get('unit') == 'uid' and spec.get('changes') != 'activity') -%}
         {{ exceptions.raise_compiler_error(
             "model " ~ this ~ " uses the recompute strategy: it needs meta.recompute = "
-            ~ "{changes: flow|activity, unit: flow_id|timestamp|day, ...}, got: " ~ spec) }}
+            ~ "{changes: flow|activity, unit: flow_id|timestamp|uid|day, ...} (a uid unit on "
+            ~ "activity changes), got: " ~ spec) }}
     {%- endif -%}
+    {%- for key in ['first_seen_days', 'latest_window_days', 'uid_event_days']
+        if spec.get(key) is not none and (spec['unit'] != 'day' or spec['changes'] != 'activity') -%}
+        {{ exceptions.raise_compiler_error(
+            "meta.recompute." ~ key ~ " needs a day unit on activity changes, in " ~ this) }}
+    {%- endfor -%}
     {{ return(spec) }}
 {% endmacro %}
 
@@ -107,16 +123,22 @@
 {%- endmacro %}
 
 {#-
-    changes(stream): the keys of the raw rows of `stream` ('flow': flow_id and "timestamp";
-    'activity': "timestamp") that were loaded or retracted after the model's watermark.
+    changes(stream): the keys of the raw rows of `stream` that were loaded or retracted after
+    the model's watermark. 'flow': flow_id and "timestamp"; 'activity': "timestamp", uid and
+    type, the type NULL for a retraction (a retraction records the keys, not the type: it
+    counts as a change of any type).
 -#}
 {% macro changes(stream) %}
     {%- if stream == 'flow' -%}
-        {%- set loaded, retracted, keys = ref('stg_fxa__flow_events'),
-            ref('stg_fxa__retracted_flow_events'), 'flow_id, "timestamp"' -%}
+        {%- set loaded, retracted = ref('stg_fxa__flow_events'),
+            ref('stg_fxa__retracted_flow_events') -%}
+        {%- set keys, retracted_keys = 'flow_id, "timestamp"', 'flow_id, "timestamp"' -%}
     {%- elif stream == 'activity' -%}
-        {%- set loaded, retracted, keys = ref('stg_fxa__activity_events'),
-            ref('stg_fxa__retracted_activity_events'), '"timestamp"' -%}
+        {%- set loaded, retracted = ref('stg_fxa__activity_events'),
+            ref('stg_fxa__retracted_activity_events') -%}
+        {%- set keys = '"timestamp", uid, type' -%}
+        {%- set retracted_keys = '"timestamp", uid, cast(null as ' ~ dbt.type_string()
+            ~ ') as type' -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error("changes(): unknown stream " ~ stream) }}
     {%- endif -%}
@@ -124,7 +146,7 @@
     from {{ loaded }}
     where loaded_at > {{ fxa_metrics.watermark() }}
     union all
-    select {{ keys }}
+    select {{ retracted_keys }}
     from {{ retracted }}
     where retracted_at > {{ fxa_metrics.watermark() }}
 {%- endmacro %}
@@ -143,7 +165,10 @@
         {{ return('1 = 1') }}
     {%- endif -%}
     {%- set where = (' where ' ~ changed_filter) if changed_filter is not none else '' -%}
-    {%- if spec['unit'] == 'flow_id' -%}
+    {%- if spec['unit'] == 'uid' -%}
+        {{ return(column ~ ' in (select changed.uid from (' ~ changes ~ ') as changed'
+            ~ where ~ ')') }}
+    {%- elif spec['unit'] == 'flow_id' -%}
         {{ return(column ~ ' in (select changed.flow_id from (' ~ changes ~ ') as changed'
             ~ where ~ ')') }}
     {%- elif spec['unit'] == 'timestamp' -%}
@@ -152,17 +177,48 @@
     {%- endif -%}
     {%- if changed_filter is not none -%}
         {{ exceptions.raise_compiler_error(
-            "touched(): changed_filter needs a flow or timestamp unit, in " ~ this) }}
+            "touched(): changed_filter needs a flow, timestamp or uid unit, in " ~ this) }}
     {%- endif -%}
-    {{ return(column ~ ' between (select touched_days.first_day from ('
+    {%- set in_range = column ~ ' between (select touched_days.first_day from ('
         ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days) and (select touched_days.last_day from ('
-        ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days)') }}
+        ~ fxa_metrics.touched_day_range(spec) ~ ') as touched_days)' -%}
+    {%- if spec.get('uid_event_days') is not none -%}
+        {{ return('(' ~ in_range ~ ' or ' ~ column ~ ' in ('
+            ~ fxa_metrics.touched_uid_event_days(spec) ~ '))') }}
+    {%- endif -%}
+    {{ return(in_range) }}
 {% endmacro %}
+
+{#-
+    touched_uid_event_days(): for a day unit with `uid_event_days: T`, the days of the events
+    of type T (in activity_events, as they stand now) of every uid with a changed event of type
+    T, or with a retraction (whose type is not recorded). A user's cohort, the day of its
+    earliest event of type T, moves only when one of its events of type T is added or removed;
+    its old cohort was then the day of one of its remaining events of type T (or of a removed
+    one, a changed day, which the model's range covers) and its new cohort is the day of one of
+    them: both are touched. Not a range: a user's events of type T can lie far apart.
+-#}
+{% macro touched_uid_event_days(spec=none) %}
+    {%- set spec = fxa_metrics.recompute_spec(spec) -%}
+    {%- set changes = fxa_metrics.changes(spec['changes']) -%}
+    {%- set events = ref('activity_events') -%}
+    {%- set event_type = spec['uid_event_days'] -%}
+    select cast(uid_events."timestamp" as date) as day
+    from {{ events }} as uid_events
+    where
+        uid_events.type = '{{ event_type }}'
+        and uid_events.uid in (
+            select changed.uid
+            from ({{ changes }}) as changed
+            where changed.type = '{{ event_type }}' or changed.type is null
+        )
+{%- endmacro %}
 
 {#-
     touched_day_range(): for a model whose unit is a day, a one-row relation (first_day,
     last_day), the range of days the changes touch: from the first changed day (minus
-    days_before) to the last one (plus days_after). Contiguous, so a sort key / zone map on the
+    days_before) to the last one (plus days_after), widened by `full_window_days`,
+    `latest_window_days` and `first_seen_days` (meta.recompute, above). Contiguous, so a sort key / zone map on the
     day prunes it; a day between two changed days is recomputed too, which is merely redundant.
     On a full build, every day (1900-01-01 to 9999-12-31), so that a model can use it on both.
 -#}
@@ -171,6 +227,12 @@
     {%- set changes = fxa_metrics.changes(spec['changes']) -%}
     {%- if spec.get('full_window_days') is not none -%}
         {%- set first_loaded = ref('activity_events') -%}
+    {%- endif -%}
+    {%- if spec.get('latest_window_days') is not none -%}
+        {%- set latest_loaded = ref('activity_events') -%}
+    {%- endif -%}
+    {%- if spec.get('first_seen_days') -%}
+        {%- set first_seen = ref('users_first_seen') -%}
     {%- endif -%}
     {%- if spec['unit'] != 'day' -%}
         {{ exceptions.raise_compiler_error(
@@ -204,30 +266,111 @@
         {%- set last_day = 'max(case when ' ~ changed_day ~ ' > first_loaded.day then '
             ~ changed_day ~ ' else first_loaded.day end)' -%}
     {%- endif -%}
+    {%- set first_day = 'changed_days.first_day' -%}
+    {%- set last_day_expr = 'changed_days.last_day' -%}
+    {%- set latest_window_days = spec.get('latest_window_days') -%}
+    {%- set day_column = spec.get('day_column', 'day') -%}
+    {%- if latest_window_days is not none -%}
+        {#- A row within K days before the latest loaded activity day depends on that day
+            (a week not over yet). When the latest day moves from l0 (when the table was last
+            built) to l1 (now), the rows that flip lie in [min(l0, l1) - K, max(l0, l1)]. l1 is
+            the latest day of activity_events now; l0 is not stored, but the table's own latest
+            day is on or before it (every row is a day with activity data) and after l0 - K
+            only K days can hold rows: [min(l1, latest built day) - K, max(...)] holds every
+            flipped row, when the latest day moves forward (new data) or back (retracted). -#}
+        {%- set low = 'cast(' ~ dbt.dateadd('day', -(latest_window_days | int), 'latest.low_day')
+            ~ ' as date)' -%}
+        {%- set first_day = 'case when changed_days.first_day is null then null when ' ~ low
+            ~ ' < changed_days.first_day then ' ~ low ~ ' else changed_days.first_day end' -%}
+        {%- set last_day_expr = 'case when changed_days.last_day is null then null'
+            ~ ' when latest.high_day > changed_days.last_day then latest.high_day'
+            ~ ' else changed_days.last_day end' -%}
+    {%- endif -%}
+    {%- if spec.get('first_seen_days') -%}
+        {#- A row (day, uid) carries the uid's first_seen_day. It moves only when a change of
+            that uid lies on or before its first day: an earlier event added (its day is the
+            new first day) or the first day's events removed (the new first day is later, or
+            the uid is gone). The stored rows of such a uid all lie on or after its changed
+            day, so the range is extended to the latest day the table holds for one of them. -#}
+        {%- set last_day_expr = 'case when (' ~ last_day_expr ~ ') is null then null'
+            ~ ' when moved_first_seen.day > (' ~ last_day_expr ~ ') then moved_first_seen.day'
+            ~ ' else (' ~ last_day_expr ~ ') end' -%}
+    {%- endif %}
         select
-            cast({{ dbt.dateadd('day', -days_before, 'min(' ~ changed_day ~ ')') }} as date)
-                as first_day,
-            cast({{ dbt.dateadd('day', days_after, last_day) }} as date) as last_day
-        from ({{ changes }}) as changed
-        {%- if full_window_days is not none %}
+            cast({{ first_day }} as date) as first_day,
+            cast({{ last_day_expr }} as date) as last_day
+        from (
+            select
+                cast({{ dbt.dateadd('day', -days_before, 'min(' ~ changed_day ~ ')') }} as date)
+                    as first_day,
+                cast({{ dbt.dateadd('day', days_after, last_day) }} as date) as last_day
+            from ({{ changes }}) as changed
+            {%- if full_window_days is not none %}
+            cross join (
+                {#- the later of the first day loaded now and the first day of the table as built #}
+                select
+                    case
+                        when built.day > loaded.day then built.day
+                        else loaded.day
+                    end as day
+                from (
+                    select
+                        coalesce(cast(min(loaded."timestamp") as date), cast('1970-01-01' as date))
+                            as day
+                    from {{ first_loaded }} as loaded
+                ) as loaded
+                cross join (
+                    select coalesce(min(built.day), cast('1970-01-01' as date)) as day
+                    from {{ this }} as built
+                ) as built
+            ) as first_loaded
+            {%- endif %}
+        ) as changed_days
+        {%- if latest_window_days is not none %}
         cross join (
-            {#- the later of the first day loaded now and the first day of the table as built #}
+            {#- the earlier and the later of the latest day loaded now and as built -#}
             select
                 case
-                    when built.day > loaded.day then built.day
-                    else loaded.day
-                end as day
+                    when latest_now.day is null then latest_built.day
+                    when latest_built.day is null then latest_now.day
+                    when latest_now.day < latest_built.day then latest_now.day
+                    else latest_built.day
+                end as low_day,
+                case
+                    when latest_now.day is null then latest_built.day
+                    when latest_built.day is null then latest_now.day
+                    when latest_now.day > latest_built.day then latest_now.day
+                    else latest_built.day
+                end as high_day
             from (
-                select
-                    coalesce(cast(min(loaded."timestamp") as date), cast('1970-01-01' as date))
-                        as day
-                from {{ first_loaded }} as loaded
-            ) as loaded
+                select cast(max(loaded."timestamp") as date) as day
+                from {{ latest_loaded }} as loaded
+            ) as latest_now
             cross join (
-                select coalesce(min(built.day), cast('1970-01-01' as date)) as day
+                select max(built.{{ day_column }}) as day
                 from {{ this }} as built
-            ) as built
-        ) as first_loaded
+            ) as latest_built
+        ) as latest
+        {%- endif %}
+        {%- if spec.get('first_seen_days') %}
+        cross join (
+            select max(built.day) as day
+            from {{ this }} as built
+            inner join (
+                select
+                    changed.uid,
+                    min(cast(changed."timestamp" as date)) as day
+                from ({{ changes }}) as changed
+                left join {{ first_seen }} as first_seen on changed.uid = first_seen.uid
+                where
+                    first_seen.uid is null
+                    or cast(changed."timestamp" as date) <= first_seen.first_seen_day
+                group by changed.uid
+            ) as moved
+                on
+                    built.uid = moved.uid
+                    and built.day >= moved.day
+        ) as moved_first_seen
         {%- endif %}
     {%- endif -%}
 {% endmacro %}

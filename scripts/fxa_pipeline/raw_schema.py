@@ -120,9 +120,10 @@ class LedgerRow:
 
 # What a removal of a file's rows (`--force`, a changed file, `--unload`) leaves behind so that
 # incremental models can recompute what the deleted rows touched: the distinct flow ids and
-# event times (flow events) and the distinct event times (activity events) of the deleted
-# rows, stamped `retracted_at` (a reload: the new rows' `loaded_at`; an unload: the time of the
-# unload). Written in the same transaction as the delete.
+# event times (flow events) and the distinct event times and uids (activity events: the
+# account-lifecycle tables recompute users) of the deleted rows, stamped `retracted_at` (a
+# reload: the new rows' `loaded_at`; an unload: the time of the unload). Written in the same
+# transaction as the delete.
 RETRACTED_FLOW_EVENT_COLUMNS = (
     _text("flow_id", 64),
     Column("timestamp", "timestamp"),
@@ -132,6 +133,7 @@ RETRACTED_FLOW_EVENT_COLUMNS = (
 
 RETRACTED_ACTIVITY_EVENT_COLUMNS = (
     Column("timestamp", "timestamp"),
+    _text("uid", 64),
     _text("source_file", LONG_TEXT),
     Column("retracted_at", "timestamp"),
 )

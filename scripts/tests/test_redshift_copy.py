@@ -431,9 +431,9 @@ def test_file_load_is_one_transaction(s3):
         '"retracted_at") select "flow_id", "timestamp", "source_file", cast(%s as timestamp) '
         'from (select distinct "flow_id", "timestamp", "source_file" from "raw"."flow_events" '
         f'where "source_file" in (%s, %s)) as removed {stamped}',
-        'insert into "raw"."retracted_activity_events" ("timestamp", "source_file", '
-        '"retracted_at") select "timestamp", "source_file", cast(%s as timestamp) from ('
-        'select distinct "timestamp", "source_file" from "raw"."activity_events" where '
+        'insert into "raw"."retracted_activity_events" ("timestamp", "uid", "source_file", '
+        '"retracted_at") select "timestamp", "uid", "source_file", cast(%s as timestamp) from ('
+        'select distinct "timestamp", "uid", "source_file" from "raw"."activity_events" where '
         f'"source_file" in (%s, %s)) as removed {stamped}',
         f'delete from "raw"."flow_events" where "source_file" in (%s, %s) {files}',
         f'delete from "raw"."activity_events" where "source_file" in (%s, %s) {files}',

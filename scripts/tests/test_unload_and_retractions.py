@@ -1,7 +1,7 @@
 """Retractions and `--unload` (docs/loader.md "Removing a file's rows"), on DuckDB and Postgres.
 
 Whenever the loader deletes a file's event rows (`--force`, a changed file, `--unload`) it first
-writes the DISTINCT (flow_id, timestamp) / (timestamp) of those rows to
+writes the DISTINCT (flow_id, timestamp) / (timestamp, uid) of those rows to
 `raw.retracted_flow_events` / `raw.retracted_activity_events`, in the same transaction, stamped
 `retracted_at`: the new rows' `loaded_at` for a reload, the time of the unload for an unload.
 """
@@ -90,6 +90,7 @@ def test_unload_removes_exactly_the_file_and_records_retractions(
     b_before = counts(query, name_b)
     assert b_before == (1, 1, 0, 1)
     (loaded_at,) = query(f"select loaded_at from raw.load_ledger where file_name = '{name_a}'")[0]
+    uids = query(f"select distinct uid from raw.activity_events where source_file = '{name_a}'")
     capsys.readouterr()
 
     before = datetime.now(UTC).replace(tzinfo=None)
@@ -114,6 +115,10 @@ def test_unload_removes_exactly_the_file_and_records_retractions(
     )
     activities = activity_retractions(query)
     assert [row[:2] for row in activities] == [(ts(T0 + 2000), name_a), (ts(T0 + 3000), name_a)]
+    # the uid of the removed rows (as stored: its HMAC), so that the tables built per user
+    # recompute that user
+    assert len(uids) == 1 and len(uids[0][0]) == 64
+    assert query("select distinct uid from raw.retracted_activity_events") == uids
     stamps = {row[-1] for row in flows + activities}
     assert len(stamps) == 1  # one unload, one stamp
     (stamp,) = stamps
