@@ -18,10 +18,11 @@ from fxa_pipeline.raw_schema import RAW_TABLES
 
 DAYS = (datetime(2017, 3, 1), datetime(2017, 3, 2), datetime(2017, 3, 3))
 # Users 3, 4 and 5 create their accounts on the first day (user 3 with no service, 4 and 5
-# for sync); user 4 comes back on 2017-03-10 (week 1 of its cohort: 03-08 to 03-14) and user 0
-# on 2017-03-14, the last day of the data, with no device id (no multi-device rows).
+# for sync); user 4 comes back on 2017-03-13, day 12 after sign-up (late in week 1 of its
+# cohort, 03-08 to 03-14: 12 / 7 rounded, not truncated, would make it week 2), and user 0 on
+# 2017-03-14, the last day of the data; both with no device id (no multi-device rows).
 NEW_ACCOUNTS = {3: None, 4: "sync", 5: "sync"}
-COMEBACKS = ((datetime(2017, 3, 10), 4), (datetime(2017, 3, 14), 0))
+COMEBACKS = ((datetime(2017, 3, 13), 4), (datetime(2017, 3, 14), 0))
 LOADED_AT = datetime(2017, 3, 15, 6, 0, 0)
 # Each day has nine flows; flow i logs the first 9 - i events of its path, so flow 0 completes
 # and flow 8 only begins (the expectations are worked out in test_analyses.py).
