@@ -60,9 +60,9 @@ touched_days as (
 
 ),
 
-{%- set first_day = 'cast(touched_days.first_day as ' ~ dbt.type_timestamp() ~ ')' %}
-{%- set last_day = 'cast(touched_days.last_day as ' ~ dbt.type_timestamp() ~ ')' %}
-{#- the user-days of the touched days' windows: [first touched day - 27, last touched day] #}
+{% set first_day = 'cast(touched_days.first_day as ' ~ dbt.type_timestamp() ~ ')' %}
+{% set last_day = 'cast(touched_days.last_day as ' ~ dbt.type_timestamp() ~ ')' %}
+{# the user-days of the touched days' windows: [first touched day - 27, last touched day] #}
 user_days as (
 
     select
@@ -80,7 +80,7 @@ user_days as (
 
 ),
 
-{#- the touched days with activity data: the days that get rows #}
+{# the touched days with activity data: the days that get rows #}
 days_with_activity as (
 
     select distinct user_days.day
@@ -96,7 +96,7 @@ day_offsets as (
 
 ),
 
-{#- each user-day counts towards the 28 days [day, day + 27]: those of them with rows #}
+{# each user-day counts towards the 28 days [day, day + 27]: those of them with rows #}
 user_days_in_window as (
 
     select

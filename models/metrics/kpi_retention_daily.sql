@@ -57,7 +57,7 @@ account_created as (
 
 ),
 
-{#- the uids with an account.created event on a touched day: every uid of a touched cohort #}
+{# the uids with an account.created event on a touched day: every uid of a touched cohort #}
 candidate_uids as (
 
     select distinct uid
@@ -104,16 +104,14 @@ cohort_members as (
 
 ),
 
-{#- the members' active days in their weeks 1-3: [cohort_day + 7, cohort_day + 27] #}
-retained_days as (
+{# the members' active days in their weeks 1-3: [cohort_day + 7, cohort_day + 27] #}
+member_days as (
 
     select
         cohort_members.uid,
-        cast(
-            {{ dbt.datediff('cohort_members.cohort_day', 'cast(activity_events."timestamp" as date)', 'day') }}
-            / 7 as {{ dbt.type_int() }}
-        ) as week,
-        max(activity_events._loaded_at) as _loaded_at
+        {{ dbt.datediff('cohort_members.cohort_day', 'activity_events."timestamp"', 'day') }}
+            as days_after,
+        activity_events._loaded_at
     from cohort_members
     inner join activity_events
         on
@@ -122,12 +120,27 @@ retained_days as (
             >= {{ dbt.dateadd('day', 7, 'cohort_members.cohort_day') }}
             and activity_events."timestamp"
             < {{ dbt.dateadd('day', 28, 'cohort_members.cohort_day') }}
+
+),
+
+retained_days as (
+
+    select
+        uid,
+        case
+            when days_after between 7 and 13 then 1
+            when days_after between 14 and 20 then 2
+            else 3
+        end as week,
+        max(_loaded_at) as _loaded_at
+    from member_days
     group by
-        cohort_members.uid,
-        cast(
-            {{ dbt.datediff('cohort_members.cohort_day', 'cast(activity_events."timestamp" as date)', 'day') }}
-            / 7 as {{ dbt.type_int() }}
-        )
+        uid,
+        case
+            when days_after between 7 and 13 then 1
+            when days_after between 14 and 20 then 2
+            else 3
+        end
 
 ),
 

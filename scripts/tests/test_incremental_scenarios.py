@@ -16,6 +16,13 @@ the hard cases:
   both flow KPI tables must then drop that day;
 - `weeks-late.jsonl`: a flow and two-device activity on 2017-02-01, four weeks before the
   rest. It moves the first loaded activity day, so `full_window` flips on later days.
+
+and one made from the generated logs: `first-activity.jsonl`, an `account.created` and a login
+on 2017-02-01 of a user the generated logs create on 2017-03-02: the user's earliest activity,
+four weeks late. Loaded, it moves the user's first day back (users_first_seen, and
+users_last_seen.first_seen_day on every row of the user, rows more than 27 days after the
+late day included) and its cohort from 2017-03-02 to 2017-02-01 (both cohort rows of
+kpi_retention_daily change); unloaded, it moves them forward again.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +50,7 @@ from dbt_harness import (
     log_files,
     scratch_warehouse,
 )
+from fxa_pipeline.uid_hmac import HmacKey
 
 LONE_FLOW = "1" * 63 + "a"
 WEEKS_LATE_FLOW = "2" * 63 + "b"
@@ -279,9 +288,76 @@ def kill_dbt_build_midway(warehouse: Warehouse) -> None:
     assert killed, f"the build ended before it could be killed:\n{log.read_text()[-3000:]}"
 
 
+EARLY_DAY = "2017-02-01"
+
+
+CREATED = re.compile(r'activityEvent.*"event": "account\.created", "uid": "([0-9a-f]{32})"')
+
+
+def _created_uid(scene: Scene, day: str) -> str:
+    """The raw uid of the first account.created activity event in `day`'s generated auth
+    server log (JSON lines or text mode; as generated: steps rewrite the files)."""
+    path = _day_file(scene, day).with_suffix(".original")
+    for line in path.read_text().splitlines():
+        found = CREATED.search(line)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no account.created activity event in {path}")
+
+
+def first_activity_late() -> list[Step]:
+    """A user's earliest activity (and an earlier account.created) arriving weeks late, then
+    unloaded; a build and a check of the user's first day and cohort after each."""
+
+    def path(scene: Scene) -> Path:
+        return scene.generated[0].parent.parent / "first-activity.jsonl"
+
+    def load_first_activity(warehouse: Warehouse, scene: Scene) -> None:
+        uid = _created_uid(scene, "2017-03-02")
+        lines = [
+            _activity_line(uid, DEVICES[1], "account.created", f"{EARLY_DAY} 09:00:00"),
+            _activity_line(uid, DEVICES[1], "account.login", f"{EARLY_DAY} 09:05:00"),
+        ]
+        warehouse.load(scene.replace(path(scene), [line + "\n" for line in lines]))
+
+    def unload_first_activity(warehouse: Warehouse, scene: Scene) -> None:
+        warehouse.load(path(scene), unload=True)
+
+    def user_days(moved: bool) -> Step:
+        def check(warehouse: Warehouse, scene: Scene) -> None:
+            key = HmacKey(warehouse.env["FXA_METRICS_UID_HMAC_KEY"].encode("utf-8"))
+            uid = key.hexdigest(_created_uid(scene, "2017-03-02"))
+            first_day = EARLY_DAY if moved else "2017-03-02"
+            seen = warehouse.query(
+                f"select first_seen_day from analytics.users_first_seen where uid = '{uid}'"
+            )
+            assert [str(row[0]) for row in seen] == [first_day]
+            # every row of the user, those more than 27 days after the late day included
+            rows = warehouse.query(
+                f"select distinct first_seen_day from analytics.users_last_seen where uid = '{uid}'"
+            )
+            assert [str(row[0]) for row in rows] == [first_day]
+            cohorts = warehouse.query(
+                "select distinct cohort_day from analytics.kpi_retention_daily"
+            )
+            assert (EARLY_DAY in {str(row[0]) for row in cohorts}) is moved
+
+        check.__name__ = f"first day {'moved back' if moved else 'restored'}"
+        return check
+
+    return [
+        load_first_activity,
+        build,
+        user_days(True),
+        unload_first_activity,
+        build,
+        user_days(False),
+    ]
+
+
 def everything(seed: int) -> list[Step]:
     """A shuffled order, then the replacements, unloads and the killed build on its result."""
-    return [*shuffled(seed), *replaced_and_unloaded(), *killed_build()]
+    return [*shuffled(seed), *replaced_and_unloaded(), *first_activity_late(), *killed_build()]
 
 
 SCENARIOS: dict[str, Callable[[], list[Step]]] = {
