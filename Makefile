@@ -115,7 +115,7 @@ pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC,
 	$(PYTEST) -m "not integration" --hypothesis-profile=fast
 
 .PHONY: redshift-check
-redshift-check: $(STAMP) ## compile every model for Redshift offline and parse it with sqlfluff
+redshift-check: $(STAMP) ## compile every model and analysis for Redshift offline and parse it with sqlfluff
 	$(PY) scripts/check_redshift_sql.py
 
 .PHONY: clean
