@@ -338,6 +338,7 @@ def test_active_users_and_days_seen(page: tuple[Path, str]) -> None:
     assert cells(html, "active-users") == [
         "1 day", "3", "60.0%", "2-6 days", "2", "40.0%", "7-13 days", "0", "0.0%",
         "14-20 days", "0", "0.0%", "21-27 days", "0", "0.0%", "all 28 days", "0", "0.0%",
+        "total", "5", "100.0%",
     ]  # fmt: skip
     assert "The loaded data begin on 2017-03-01, fewer than 28 days before 2017-03-05" in section
 

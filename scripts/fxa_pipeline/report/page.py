@@ -263,11 +263,14 @@ def _days_seen(seen: DaysSeen | NotBuilt) -> str:
         _table(
             ["days active", "users", "share"],
             [
-                [label, _count(n), _pct(n / total)]
-                for label, lo, hi in DAYS_SEEN_BUCKETS
-                for n in [sum(u for d, u in seen.users if lo <= d <= hi)]
+                *(
+                    [label, _count(n), _pct(n / total)]
+                    for label, lo, hi in DAYS_SEEN_BUCKETS
+                    for n in [sum(u for d, u in seen.users if lo <= d <= hi)]
+                ),
+                ["total", _count(total), _pct(1.0)],
             ],
-            f"Users by days active ({total:,} users)",
+            "Users by days active",
         ),
     ]
     if not seen.full_window:
