@@ -16,6 +16,8 @@
          'latest_window_days': K,           (day units, activity) rows within K days before the
                                             latest loaded activity day depend on it: also the
                                             days whose rows flip when that latest day moves
+         'day_column': 'cohort_day',        (with latest_window_days) the unit's column, when
+                                            not `day`
          'uid_event_days': 'event.type'}    (day units, activity) also the days of the events
                                             of that type of every uid whose events of that type
                                             changed (a user's cohort is one of them)
@@ -63,22 +65,29 @@
     prunes by sort keys and DuckDB by zone maps: nothing there.
 
         config(unique_key='flow_id', indexes=fxa_metrics.recompute_indexes('flow_id'), ...)
+
+    `also`: more columns an incremental run looks rows up by, one index each (the uid of
+    activity_events and users_last_seen: the per-user tables read the rows of changed uids).
 -#}
-{% macro recompute_indexes(unit) %}
-    {{ return(adapter.dispatch('recompute_indexes', 'fxa_metrics')(unit)) }}
+{% macro recompute_indexes(unit, also=[]) %}
+    {{ return(adapter.dispatch('recompute_indexes', 'fxa_metrics')(unit, also)) }}
 {% endmacro %}
 
 {#- An empty list, not none: dbt's create_indexes() iterates over the config. -#}
-{% macro default__recompute_indexes(unit) %}
+{% macro default__recompute_indexes(unit, also) %}
     {{ return([]) }}
 {% endmacro %}
 
-{% macro postgres__recompute_indexes(unit) %}
-    {{ return([{'columns': [unit]}, {'columns': ['_loaded_at']}]) }}
+{% macro postgres__recompute_indexes(unit, also) %}
+    {%- set indexes = [{'columns': [unit]}, {'columns': ['_loaded_at']}] -%}
+    {%- for column in also -%}
+        {%- do indexes.append({'columns': [column]}) -%}
+    {%- endfor -%}
+    {{ return(indexes) }}
 {% endmacro %}
 
 {#- dbt-redshift would fall back on postgres__: Redshift has no indexes. -#}
-{% macro redshift__recompute_indexes(unit) %}
+{% macro redshift__recompute_indexes(unit, also) %}
     {{ return([]) }}
 {% endmacro %}
 

@@ -3,7 +3,7 @@
     config(
         unique_key='"timestamp"',
         meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('"timestamp"'),
+        indexes=fxa_metrics.recompute_indexes('"timestamp"', also=['uid']),
         dist=('uid' if target.type == 'redshift' else none),
         sort=('"timestamp"' if target.type == 'redshift' else none),
     )

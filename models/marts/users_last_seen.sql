@@ -7,7 +7,7 @@
     config(
         unique_key='day',
         meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
+        indexes=fxa_metrics.recompute_indexes('day', also=['uid']),
         dist=('uid' if target.type == 'redshift' else none),
         sort=('day' if target.type == 'redshift' else none),
     )

@@ -37,7 +37,14 @@ def test_dbt_build_passes_on_a_fresh_and_a_grown_warehouse(
             ran = run.count(resource_type)
             assert ran >= minimum, f"{run.label} build ran {ran} {resource_type}(s)"
     fresh, grown = (run.row_counts for run in built_warehouse.builds)
-    for table in ("flow_events", "flow_metadata", "activity_events", "kpi_flow_funnel_daily"):
+    for table in (
+        "flow_events",
+        "flow_metadata",
+        "activity_events",
+        "kpi_flow_funnel_daily",
+        "users_first_seen",
+        "users_last_seen",
+    ):
         assert 0 < fresh.get(table, 0) < grown.get(table, 0), (table, fresh, grown)
 
 
@@ -52,10 +59,13 @@ POSTGRES_INDEXED = {
     ("analytics", "flow_events"): {"flow_id", "_loaded_at"},
     ("analytics", "flow_metadata"): {"flow_id", "_loaded_at"},
     ("analytics", "flow_events_sampled_10"): {"flow_id", "_loaded_at"},
-    ("analytics", "activity_events"): {"timestamp", "_loaded_at"},
+    ("analytics", "activity_events"): {"timestamp", "_loaded_at", "uid"},
     ("analytics", "activity_events_sampled_50"): {"timestamp", "_loaded_at"},
     ("analytics", "daily_multi_device_users"): {"day", "_loaded_at"},
     ("analytics", "kpi_engagement_ratio_daily"): {"day", "_loaded_at"},
+    ("analytics", "users_first_seen"): {"uid", "_loaded_at"},
+    ("analytics", "users_last_seen"): {"day", "_loaded_at", "uid"},
+    ("analytics", "kpi_retention_daily"): {"cohort_day", "_loaded_at"},
 }
 
 

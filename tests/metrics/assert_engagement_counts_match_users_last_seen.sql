@@ -4,7 +4,15 @@
     bits 0-6 set, MAU = rows with any of bits 0..N-1 set, N = var('monthly_active_window_days')
     (at its default, 28: all rows). Days in one table and not the other fail too. Fails with
     the disagreeing days.
+
+    Selected with kpi_engagement_ratio_daily only: users_last_seen (same schema, built before
+    the KPI) is named through the KPI's relation, not ref()'d, because dbt selects a test with
+    any of its parents, and a `dbt test --select models/marts` would then run this test
+    before the KPI table exists.
 #}
+{%- set engagement_relation = ref('kpi_engagement_ratio_daily') %}
+{%- set users_last_seen_relation = engagement_relation.incorporate(
+    path={'identifier': 'users_last_seen'}) %}
 {%- set monthly_mask = 2 ** (var('monthly_active_window_days') | int) - 1 %}
 
 with users_last_seen as (
@@ -23,7 +31,7 @@ with users_last_seen as (
             sum(case when (days_seen_bits & {{ monthly_mask }}) != 0 then 1 else 0 end)
             as {{ dbt.type_bigint() }}
         ) as monthly_active_users
-    from {{ ref('users_last_seen') }}
+    from {{ users_last_seen_relation }}
     group by day
 
 ),
@@ -35,7 +43,7 @@ engagement as (
         daily_active_users,
         weekly_active_users,
         monthly_active_users
-    from {{ ref('kpi_engagement_ratio_daily') }}
+    from {{ engagement_relation }}
 
 ),
 
