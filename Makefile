@@ -12,8 +12,13 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 export PYTHONPATH := $(CURDIR)/scripts
 
-# `make demo` works in data/demo and the default DuckDB file of the duckdb target.
+# `make demo` works in data/demo and the default DuckDB file of the duckdb target. Five weeks
+# of logs, so that the 28-day windows (MAU, days active) have full-window days and the first
+# sign-up cohorts have all three retention weeks; fewer flows a day than the generator's
+# default keep the whole demo within two minutes.
 DEMO_LOGS := data/demo
+DEMO_DAYS := 35
+DEMO_FLOWS_PER_DAY := 1000
 DEMO_DB := $(CURDIR)/fxa_metrics.duckdb
 # Demo only: the key that HMACs the uids of the generated sample logs. Production sets its own
 # secret FXA_METRICS_UID_HMAC_KEY in the environment (never in a file); an exported value wins.
@@ -42,8 +47,9 @@ venv: $(STAMP) ## create the virtualenv and install the pinned packages
 .PHONY: demo
 demo: export FXA_METRICS_UID_HMAC_KEY ?= $(DEMO_UID_HMAC_KEY)
 demo: export FXA_DUCKDB_PATH := $(DEMO_DB)
-demo: $(STAMP) ## generate 7 days of sample logs, load them, dbt build on DuckDB, KPI summary and report
-	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days 7
+demo: $(STAMP) ## generate 5 weeks of sample logs, load them, dbt build on DuckDB, KPI summary and report
+	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days $(DEMO_DAYS) \
+		--flows-per-day $(DEMO_FLOWS_PER_DAY)
 	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
 	$(PY) scripts/load_events.py --target duckdb $(DEMO_LOGS); \
 	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
@@ -118,7 +124,7 @@ pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC,
 	@echo "make pytest-fast: passed ($(call SKIPPED,$(PYTEST_FAST_LOG)))"
 
 .PHONY: redshift-check
-redshift-check: $(STAMP) ## compile every model for Redshift offline and parse it with sqlfluff
+redshift-check: $(STAMP) ## compile every model and analysis for Redshift offline and parse it with sqlfluff
 	$(PY) scripts/check_redshift_sql.py
 
 .PHONY: clean

@@ -363,6 +363,25 @@ def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
     }
 
 
+def model_lines(profile: dict[str, dict[str, float]], width: int = 96) -> list[str]:
+    """Every model's seconds in the full build and in the incremental day after all days (the
+    last run of each), slowest full build first, wrapped: where the build time goes, new
+    models included."""
+    full, inc = profile.get("full_build", {}), profile.get("incremental_after_n_days", {})
+    entries = [
+        f"{model} {full[model]:.1f}/{inc[model]:.1f}"
+        if model in inc
+        else f"{model} {full[model]:.1f}"
+        for model in sorted(full, key=lambda m: (-full[m], m))
+    ]
+    lines = ["model seconds (full build / incremental day after all days):", ""]
+    for entry in entries:
+        if lines[-1] and len(lines[-1]) + len(entry) + 2 > width:
+            lines.append("")
+        lines[-1] += ", " + entry if lines[-1] else "  " + entry
+    return lines
+
+
 def table(name: str, size: str, r: dict[str, object]) -> str:
     load, build, inc, rss = (r[k] for k in ("load", "full_build", "incremental", "peak_rss_mib"))
     assert isinstance(load, dict) and isinstance(build, dict)
@@ -433,6 +452,9 @@ def table(name: str, size: str, r: dict[str, object]) -> str:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
+    profile = r.get("model_seconds_last_run")
+    if isinstance(profile, dict):
+        lines += model_lines(profile)
     return "\n".join(lines)
 
 

@@ -1,14 +1,15 @@
-"""Offline Redshift check: every model and the raw DDL must be SQL that Redshift accepts.
+"""Offline Redshift check: every model, every analysis (the dashboards' chart SQL) and the raw
+DDL must be SQL that Redshift accepts.
 
 No Redshift cluster is reachable from CI, so this checks everything that can be checked without
 one:
 
-1. Compile every model (and, by dbt's indirect selection, the data tests on it) for the
-   `redshift` target with no connection (`--no-introspect --no-populate-cache`), twice on one
-   parse of the project: the full-build path and, through the project's `is_incremental()`
-   override (`macros/is_incremental.sql`, var `force_incremental`, read at compile time), the
-   incremental path.
-2. Parse each compiled model and each statement of the raw DDL
+1. Compile every model (and, by dbt's indirect selection, the data tests on it) and every
+   analysis for the `redshift` target with no connection (`--no-introspect
+   --no-populate-cache`), twice on one parse of the project: the full-build path and, through
+   the project's `is_incremental()` override (`macros/is_incremental.sql`, var
+   `force_incremental`, read at compile time), the incremental path.
+2. Parse each compiled model and analysis and each statement of the raw DDL
    (`fxa_pipeline.raw_schema.create_all_sql("redshift")`) with sqlfluff's `redshift` dialect:
    zero parse errors.
 3. Scan the same SQL (comments and string literals masked) for constructs that sqlfluff
@@ -262,6 +263,7 @@ def compile_offline(project_dir: Path, target_root: Path) -> dict[str, Path]:
                 str(paths[mode]),
                 "--select",
                 "resource_type:model",
+                "resource_type:analysis",
                 # Unit tests read column types from the warehouse: they cannot compile offline.
                 "--exclude",
                 "resource_type:unit_test",
@@ -335,11 +337,14 @@ def main(argv: list[str] | None = None) -> int:
 
     for problem in problems:
         print(problem)
-    models = sum(1 for n in manifest.get("nodes", {}).values() if n["resource_type"] == "model")
+    nodes = manifest.get("nodes", {}).values()
+    models = sum(1 for n in nodes if n["resource_type"] == "model")
+    analyses = sum(1 for n in nodes if n["resource_type"] == "analysis")
     verdict = "FAILED" if problems else "passed"
     print(
         f"redshift-check {verdict}: {len(problems)} problem(s) in {len(items)} distinct SQL "
-        f"texts ({models} models and their data tests, {len(COMPILE_MODES)} paths; raw DDL)"
+        f"texts ({models} models and their data tests, {analyses} analyses, "
+        f"{len(COMPILE_MODES)} paths; raw DDL)"
     )
     return 1 if problems else 0
 

@@ -24,8 +24,19 @@ class Section:
     columns: tuple[str, ...]  # select-list expressions
     order: str
     group_by: str = ""  # aggregate the shown days into one row per these columns
+    total_row: bool = False  # add an "all" row summing the grouped rows
     latest_day_only: bool = False
     optional: frozenset[str] = frozenset()  # plain columns shown only when the table has them
+    day_column: str = "day"
+    earliest: bool = False  # the first days of the table instead of the last
+
+    def days_filter(self, qualified_table: str, shown: int) -> str:
+        if self.earliest:
+            first = f"(select min({self.day_column}) from {qualified_table})"
+            return f"{self.day_column} < {first} + {shown}"
+        return (
+            f"{self.day_column} > (select max({self.day_column}) from {qualified_table}) - {shown}"
+        )
 
     def select_list(self, table_columns: set[str]) -> str:
         return ", ".join(c for c in self.columns if c not in self.optional or c in table_columns)
@@ -55,6 +66,7 @@ SECTIONS = (
         ),
         "flow_kind",
         group_by="flow_kind",
+        total_row=True,
     ),
     Section(
         "Device connection time on the latest day (seconds from flow.begin to flow.complete)",
@@ -77,12 +89,13 @@ SECTIONS = (
         (
             "day",
             "daily_active_users",
+            "weekly_active_users",
             "monthly_active_users",
             "round(engagement_ratio, 3) as engagement_ratio",
             "full_window",
         ),
         "day",
-        optional=frozenset({"full_window"}),
+        optional=frozenset({"weekly_active_users", "full_window"}),
     ),
     Section(
         "Multi-device usage",
@@ -97,7 +110,26 @@ SECTIONS = (
         "day",
         optional=frozenset({"full_window"}),
     ),
+    Section(
+        "Sign-up retention of the first cohorts: % of new accounts active again in weeks 1-3 "
+        "after sign-up (blank: week not over)",
+        "kpi_retention_daily",
+        (
+            "cohort_day",
+            "sum(new_accounts) as new_accounts",
+            *(
+                f"round(100.0 * sum(retained_week_{week}) / sum(new_accounts), 1) as week_{week}"
+                for week in (1, 2, 3)
+            ),
+        ),
+        "cohort_day",
+        group_by="cohort_day",
+        day_column="cohort_day",
+        earliest=True,
+    ),
 )
+# Cohorts the retention section shows: the first ones, whose weeks are most likely over.
+RETENTION_COHORTS = 3
 
 COUNTED_TABLES = (
     "flow_events",
@@ -151,17 +183,19 @@ def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
             out.append("  (not built yet)")
             continue
         shown = 1 if section.latest_day_only else int(days)
+        if section.earliest:
+            shown = RETENTION_COHORTS
+        qualified = f"{schema}.{section.table}"
         query = (
             f"select {section.select_list(table_columns(con, schema, section.table))} "
-            f"from {schema}.{section.table} "
-            f"where day > (select max(day) from {schema}.{section.table}) - {shown} "
+            f"from {qualified} where {section.days_filter(qualified, shown)} "
             + (f"group by {section.group_by} " if section.group_by else "")
             + f"order by {section.order}"
         )
         cursor = con.execute(query)
         header = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-        if section.group_by and rows:
+        if section.total_row and rows:
             # the whole funnel: flows of every kind (a flow's kind is known only once it
             # reaches account creation or login, so early drop-off is all `unknown`)
             rows.append(["all", *(sum(row[i] or 0 for row in rows) for i in range(1, len(header)))])

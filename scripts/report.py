@@ -32,6 +32,9 @@ def build(target_name: str) -> str:
             connection_times=data.read_connection_times(wh),
             engagement=data.read_window_kpi(wh, data.ENGAGEMENT),
             multi_device=data.read_window_kpi(wh, data.MULTI_DEVICE),
+            active_users=data.read_active_users(wh),
+            days_seen=data.read_days_seen(wh),
+            retention=data.read_retention(wh),
             load_quality=data.read_load_quality(wh),
         )
     finally:

@@ -2,8 +2,9 @@
 
 Creates the raw tables of `fxa_pipeline.raw_schema` in a scratch warehouse of dbt_harness,
 fills them with a fixture of three days (flows going through the funnel step by step,
-completions, users on one or two devices), then builds the seeds and models with dbt (their
-tests are the standard build's job: test_dbt_build.py).
+completions, users on one or two devices, three of them new accounts) and two later days
+when two users come back, then builds the seeds and models with dbt (their tests are the
+standard build's job: test_dbt_build.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from dbt_harness import Warehouse
 from fxa_pipeline.raw_schema import RAW_TABLES
 
 DAYS = (datetime(2017, 3, 1), datetime(2017, 3, 2), datetime(2017, 3, 3))
-LOADED_AT = datetime(2017, 3, 4, 6, 0, 0)
+# Users 3, 4 and 5 create their accounts on the first day (user 3 with no service, 4 and 5
+# for sync); user 4 comes back on 2017-03-13, day 12 after sign-up (late in week 1 of its
+# cohort, 03-08 to 03-14: 12 / 7 rounded, not truncated, would make it week 2), and user 0 on
+# 2017-03-14, the last day of the data; both with no device id (no multi-device rows).
+NEW_ACCOUNTS = {3: None, 4: "sync", 5: "sync"}
+COMEBACKS = ((datetime(2017, 3, 13), 4), (datetime(2017, 3, 14), 0))
+LOADED_AT = datetime(2017, 3, 15, 6, 0, 0)
 # Each day has nine flows; flow i logs the first 9 - i events of its path, so flow 0 completes
 # and flow 8 only begins (the expectations are worked out in test_analyses.py).
 FLOWS_PER_DAY = 9
@@ -66,8 +73,29 @@ def _flow_rows() -> list[tuple[Any, ...]]:
 
 
 def _activity_rows() -> list[tuple[Any, ...]]:
-    """Raw activity events: six users a day, two of them on two devices."""
+    """Raw activity events: six users a day, two of them on two devices; three sign-ups on
+    the first day and two users coming back later."""
     rows: list[dict[str, Any]] = []
+    for user, service in NEW_ACCOUNTS.items():
+        rows.append(
+            {
+                "timestamp": DAYS[0] + timedelta(hours=8, minutes=user),
+                "type": "account.created",
+                "uid": hex_id(f"user-{user}", 64),
+                "service": service,
+                "source_line": len(rows) + 1,
+            }
+        )
+    for day, user in COMEBACKS:
+        rows.append(
+            {
+                "timestamp": day + timedelta(hours=12),
+                "type": "account.signed",
+                "uid": hex_id(f"user-{user}", 64),
+                "service": "sync",
+                "source_line": len(rows) + 1,
+            }
+        )
     for day in DAYS:
         for user in range(6):
             devices = [0, 1] if user < 2 else [0]

@@ -10,7 +10,13 @@ users of whom two use two devices. Worked out by hand:
   created 6, email sent 6, verified 3, completed 3 (flow 0); sign_in 12, 12, 9, 9, 6, account
   login 6, email sent 3, verified 3, completed 0; unknown begun 3 and nothing further.
 - completions: only flow 0 (service NULL), flow_time 8 * 1000 * 2 = 16 s: p50 = p90 = 16.
-- DAU = MAU = 6 every day (ratio 1); multi-device share 2 / 6.
+- DAU = WAU = MAU = 6 each of the 3 days (ratio 1); multi-device share 2 / 6. Then user 4 on
+  03-13 (DAU 1, WAU 1: 03-07..03-13, MAU 6) and user 0 on 03-14 (DAU 1, WAU 2: users 4 and 0
+  in 03-08..03-14, MAU 6), both without a device id: no multi-device row for those days.
+- days active in the 28 days up to 03-14: users 0 and 4 on 4 days, the other four on 3.
+- new accounts: users 3 (no service), 4 and 5 (sync) on 03-01; week 1 (03-08..03-14) is over
+  on 03-14: sync 1 of 2 retained (user 4 on 03-13, day 12: still week 1, 50.0%), no service 0
+  of 1, all 1 of 3 (33.3%); weeks 2 and 3 are not over: NULL.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ def test_every_chart_has_an_analysis() -> None:
         "device_connection_time",
         "engagement_ratio",
         "multi_device_share",
+        "active_users",
+        "days_active_distribution",
+        "new_account_retention",
         "significant_changes_annotations",
     }
 
@@ -96,7 +105,9 @@ def test_device_connection_chart(kpi_warehouse: Warehouse) -> None:
 
 def test_engagement_and_multi_device_charts(kpi_warehouse: Warehouse) -> None:
     engagement = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "engagement_ratio"))
-    assert [(dau, mau, ratio) for _, dau, mau, ratio, _ in engagement] == [(6, 6, 1.0)] * 3
+    assert [(dau, mau, ratio) for _, dau, mau, ratio, _ in engagement] == [(6, 6, 1.0)] * 3 + [
+        (1, 6, 1 / 6)
+    ] * 2
     multi = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "multi_device_share"))
     assert [(users, multi, share) for _, users, multi, share, _ in multi] == [(6, 2, 2 / 6)] * 3
     assert all(0 < share < 1 for _, _, _, share, _ in multi)
@@ -108,3 +119,33 @@ def test_analyses_read_only_analytics_tables() -> None:
         text = path.read_text()
         assert "source(" not in text, f"{path.name} reads a raw source"
         assert "stg_" not in text, f"{path.name} reads a staging model"
+
+
+def test_active_users_chart(kpi_warehouse: Warehouse) -> None:
+    rows = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "active_users"))
+    assert [(str(day), dau, wau, mau) for day, dau, wau, mau, _ in rows] == [
+        ("2017-03-01", 6, 6, 6),
+        ("2017-03-02", 6, 6, 6),
+        ("2017-03-03", 6, 6, 6),
+        ("2017-03-13", 1, 1, 6),
+        ("2017-03-14", 1, 2, 6),
+    ]
+    assert not any(full_window for *_, full_window in rows)  # 3 to 14 days of data: warm-up
+
+
+def test_days_active_chart(kpi_warehouse: Warehouse) -> None:
+    rows = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "days_active_distribution"))
+    assert [(str(day), days_seen, users) for day, days_seen, users in rows] == [
+        ("2017-03-14", 3, 4),
+        ("2017-03-14", 4, 2),
+    ]
+
+
+def test_retention_chart(kpi_warehouse: Warehouse) -> None:
+    rows = kpi_warehouse.query(compiled_analysis(kpi_warehouse, "new_account_retention"))
+    # cohort_day, service_group, new accounts, retained weeks 1-3, the same in percent
+    assert [(str(row[0]), *row[1:]) for row in rows] == [
+        ("2017-03-01", "(all services)", 3, 1, None, None, 33.3, None, None),
+        ("2017-03-01", "(no service)", 1, 0, None, None, 0.0, None, None),
+        ("2017-03-01", "Firefox Sync", 2, 1, None, None, 50.0, None, None),
+    ]

@@ -23,7 +23,8 @@ def test_quick_benchmark_writes_every_field(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(SCRIPTS)}
     command = [sys.executable, str(SCRIPTS / "bench_pipeline.py"), "--quick", "--no-postgres"]
     command += ["--work", str(tmp_path / "work"), "--out", str(out)]
-    subprocess.run(command, check=True, env=env, cwd=SCRIPTS.parent)
+    run = subprocess.run(command, check=True, env=env, cwd=SCRIPTS.parent, capture_output=True,
+                         text=True)  # fmt: skip
     results = json.loads(out.read_text())
 
     machine = results["machine"]
@@ -53,6 +54,11 @@ def test_quick_benchmark_writes_every_field(tmp_path: Path) -> None:
     profile = duck["model_seconds_last_run"]
     assert {"full_build", "incremental_after_1_day", "incremental_after_n_days"} == set(profile)
     assert "flow_metadata" in profile["full_build"]
+    lifecycle = {"users_first_seen", "users_last_seen", "kpi_retention_daily"}
+    for models in profile.values():  # the account-lifecycle tables are built and timed too
+        assert lifecycle | {"kpi_engagement_ratio_daily"} <= set(models)
+    printed = run.stdout.split("model seconds (full build / incremental day after all days):")
+    assert len(printed) == 2 and all(model in printed[1] for model in lifecycle)
     assert all(len(v) == 1 for v in duck["runs"].values())
     for step in duck["runs"].values():  # every step says how loaded the machine was
         assert set(step[0]) == MEASUREMENT

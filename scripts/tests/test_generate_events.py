@@ -27,6 +27,7 @@ from unittest import mock
 import generate_events
 import pytest
 from fxa_pipeline.generator import catalogue, render, timeline
+from fxa_pipeline.generator.population import Population
 from fxa_pipeline.generator.run import MANIFEST_NAME
 from hypothesis import given
 from hypothesis import strategies as st
@@ -561,3 +562,36 @@ def test_sorted_starts_are_sorted_in_range_and_exactly_n(
     assert all(
         day + int(lo * timeline.DAY_MS) - 1 <= t < day + hi * timeline.DAY_MS + 1 for t in times
     )
+
+
+def _week_1_return(signups_per_day: int, cohort_day: int) -> float:
+    """Share of the accounts created on `cohort_day` picked again in week 1 after it (days
+    +7..+13), with as many picks a day per sign-up as the generator makes (~7); as in the
+    generator, 3 in 5 sign-up flows create an account."""
+    population = Population(seed=1, existing_users=10_000)
+    rng = random.Random(7)
+    cohort: set[int] = set()
+    returned: set[int] = set()
+    for day in range(cohort_day + 14):
+        for i in range(signups_per_day * 5 // 3):
+            user = population.new_user()
+            if i % 5 < 3:
+                population.note_signup(user, day)
+                if day == cohort_day:
+                    cohort.add(user.index)
+        if day >= cohort_day + 7:
+            for _ in range(7 * signups_per_day):
+                picked = population.pick_existing(rng, day).index
+                if picked in cohort:
+                    returned.add(picked)
+    return len(returned) / len(cohort)
+
+
+def test_new_accounts_come_back_by_age_not_by_run_length_or_traffic() -> None:
+    """A new account's chance to come back depends on its age only: a cohort a month into the
+    run, or of a day with five times the sign-ups, retains like the first cohort of a quiet run
+    (a pool of recent sign-ups picked uniformly made later and busier cohorts retain less)."""
+    first = _week_1_return(1_000, cohort_day=0)
+    assert 0.18 < first < 0.34
+    for signups, day in ((1_000, 30), (5_000, 0)):
+        assert abs(_week_1_return(signups, day) - first) < 0.04, (signups, day)

@@ -31,7 +31,7 @@ def test_summary_totals_the_funnel_and_reports_missing_tables(tmp_path: Path) ->
     assert unknown == ["unknown", "30", "23", "16", "9", "7", "0", "0", "0", "0", "3"]
     total = next(line.split() for line in lines if line.strip().startswith("all"))
     assert total == ["all", "37", "30", "23", "16", "14", "7", "0", "7", "5", "8"]
-    assert text.count("(not built yet)") == 3  # the other three KPI tables
+    assert text.count("(not built yet)") == 4  # the other four KPI tables
     assert text.startswith("Spec tables (rows): none built yet")
 
 
@@ -88,3 +88,33 @@ def test_summary_of_a_warehouse_without_the_new_columns(tmp_path: Path) -> None:
     rows = [line.split() for line in text.splitlines() if line.strip().startswith("2017-03-0")]
     assert rows[0] == ["2017-03-02", "sync", "3", "10.0", "20.0"]
     assert rows[1] == ["2017-03-01", "1", "4", "0.25"]
+
+
+def test_summary_shows_wau_and_the_first_cohorts_retention(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    _window_and_service_tables(con, new_columns=True)
+    con.execute("alter table analytics.kpi_engagement_ratio_daily add column weekly_active_users "
+                "bigint")  # fmt: skip
+    con.execute("update analytics.kpi_engagement_ratio_daily set weekly_active_users = 3")
+    con.execute(
+        "create table analytics.kpi_retention_daily as select * from (values"
+        " (date '2017-03-01', 'sync', 8, 4, 2, 1), (date '2017-03-01', null, 2, 1, 1, 0),"
+        " (date '2017-03-02', 'sync', 5, 2, 1, null), (date '2017-03-03', 'sync', 4, 1, null,"
+        " null), (date '2017-03-04', 'sync', 9, null, null, null))"
+        " t(cohort_day, service, new_accounts, retained_week_1, retained_week_2,"
+        " retained_week_3)"
+    )
+    lines = kpi_summary.summary(con, "analytics", days=7).splitlines()
+    engagement = next(line.split() for line in lines if "daily_active_users" in line)
+    assert engagement[:4] == ["day", "daily_active_users", "weekly_active_users",
+                              "monthly_active_users"]  # fmt: skip
+    start = next(i for i, line in enumerate(lines) if line.startswith("Sign-up retention"))
+    header, _, *rows = lines[start + 1 :]
+    assert header.split() == ["cohort_day", "new_accounts", "week_1", "week_2", "week_3"]
+    # the first three cohorts, services summed: 03-01 10 accounts, 5 / 3 / 1 retained;
+    # 03-02 week 3 and 03-03 weeks 2 and 3 are not over (blank); 03-04 is not shown
+    assert [row.split() for row in rows] == [
+        ["2017-03-01", "10", "50.0", "30.0", "10.0"],
+        ["2017-03-02", "5", "40.0", "20.0"],
+        ["2017-03-03", "4", "25.0"],
+    ]

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 import zlib
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -53,12 +54,41 @@ LEDGER = (
 REJECTED = [("logs/a.log", "invalid json")] * 5 + [("logs/a.log", "unknown event type")]
 REJECTED += [("logs/c.csv", "invalid json")] * 2 + [("logs/c.csv", "unknown event type")] * 2
 
+# Active users per day (x 5 days, i = 0..4): DAU 100 + 10 i, WAU 150 + 20 i, MAU 200 + 100 i.
+# users_last_seen on the latest day, 2017-03-05: days_seen of its five users (a row of
+# 2017-03-01 must not count): 1, 1, 1, 2, 5 -> 1 day 3 (60.0%), 2-6 days 2 (40.0%); the data
+# begin on 2017-03-01, less than 28 days before: the distribution is flagged as truncated.
+DAYS_SEEN = (1, 1, 1, 2, 5)
+# kpi_retention_daily: (cohort_day, service, new_accounts, retained weeks 1, 2, 3), None while
+# the week is not over. Totals: sync 240, 5882386c6d801776 (Firefox Notes) 30, NULL 20,
+# dcdb5ae7add825d2 6: the top three are sync, Notes and NULL ("(no service)").
+RETENTION = (
+    ("2017-02-01", "sync", 100, 40, 30, 20),
+    ("2017-02-01", "5882386c6d801776", 20, 5, 4, 2),
+    ("2017-02-01", None, 10, 3, 2, 1),
+    ("2017-02-01", "dcdb5ae7add825d2", 4, 1, 1, 0),
+    ("2017-02-15", "sync", 80, 36, 24, None),
+    ("2017-02-15", "5882386c6d801776", 10, 4, 2, None),
+    ("2017-02-15", None, 10, 2, 1, None),
+    ("2017-02-25", "sync", 60, None, None, None),
+    ("2017-02-25", "dcdb5ae7add825d2", 2, None, None, None),
+)
+# Over the cohorts whose week is over: all services 296 new accounts, week 1: (49 + 42) / 234
+# = 38.9%, week 2: (37 + 27) / 234 = 27.4%, week 3: 23 / 134 = 17.2%; sync 76 / 180 = 42.2%,
+# 54 / 180 = 30.0%, 20 / 100 = 20.0%; Notes 9 / 30, 6 / 30, 2 / 20; NULL 5 / 20, 3 / 20, 1 / 10.
+OAUTH_SERVICES = (("sync", "Firefox Sync"), ("5882386c6d801776", "Firefox Notes"))
+
 CHART_TITLES = (
     "Funnel by flow kind: share of flows begun that reached each step",
     "Device connection time: p50 and p90 per day, by service",
     "Engagement ratio per day: daily / monthly active users",
     "Multi-device share per day",
+    "Active users per day: DAU, WAU and MAU",
+    "Days active in the 28 days up to 2017-03-05",
+    "New-account retention by sign-up day: weeks 1, 2 and 3",
 )
+# The charts an older warehouse draws: no users_last_seen or kpi_retention_daily yet.
+OLD_CHART_TITLES = CHART_TITLES[:5]
 WARM_UP_LEGEND = "warm-up (window reaches before the loaded data)"
 
 
@@ -67,7 +97,8 @@ Statement = tuple[str, list[object]]
 
 def warehouse_statements(*, new_columns: bool = True, kpis: bool = True) -> list[Statement]:
     """DDL and rows of the KPI and raw load tables, in SQL that DuckDB and Postgres both run
-    (`?` placeholders); `new_columns=False`: without service_name and full_window."""
+    (`?` placeholders); `new_columns=False`: an older warehouse, without service_name,
+    full_window, weekly_active_users and the account-lifecycle tables."""
     out: list[Statement] = []
 
     def add(sql: str, *params: object) -> None:
@@ -126,15 +157,47 @@ def warehouse_statements(*, new_columns: bool = True, kpis: bool = True) -> list
             f"create table analytics.{table} (day date, {columns} double precision{flag_col},"
             " _loaded_at timestamp)"
         )
+    if new_columns:
+        add("alter table analytics.kpi_engagement_ratio_daily add column weekly_active_users"
+            " bigint")  # fmt: skip
     for i, day in enumerate(DAYS):
         flag = [i >= 3] if new_columns else []  # days 1-3 warm-up, 4-5 full window
         dau, mau = 100 + 10 * i, 200 + 100 * i
-        add(f"insert into analytics.kpi_engagement_ratio_daily values (?, ?, ?, ?{flag_mark}, ?)",
-            day, dau, mau, dau / mau, *flag, LOADED_AT)  # fmt: skip
+        wau = [150 + 20 * i] if new_columns else []
+        add("insert into analytics.kpi_engagement_ratio_daily values"
+            f" (?, ?, ?, ?{flag_mark}, ?{', ?' if new_columns else ''})",
+            day, dau, mau, dau / mau, *flag, LOADED_AT, *wau)  # fmt: skip
         users, multi = 80, 10 + 2 * i
         add(f"insert into analytics.kpi_multi_device_usage_daily values (?, ?, ?, ?{flag_mark}, ?)",
             day, users, multi, multi / users, *flag, LOADED_AT)  # fmt: skip
+    if new_columns:
+        lifecycle_statements(add)
     return out
+
+
+def lifecycle_statements(add: Callable[..., None]) -> None:
+    """users_last_seen, kpi_retention_daily and the oauth_services seed (service names)."""
+    add(
+        "create table analytics.users_last_seen (day date, uid varchar, days_seen_bits bigint,"
+        " days_since_seen integer, days_seen integer, first_seen_day date)"
+    )
+    for i, days_seen in enumerate(DAYS_SEEN):
+        bits = (1 << days_seen) - 1  # active on the last days_seen days
+        add("insert into analytics.users_last_seen values (?, ?, ?, ?, ?, ?)",
+            DAYS[-1], f"{i:064x}", bits, 0, days_seen, DAY0)  # fmt: skip
+    add("insert into analytics.users_last_seen values (?, ?, ?, ?, ?, ?)",
+        DAY0, f"{99:064x}", 7, 0, 3, DAY0)  # fmt: skip
+    add(
+        "create table analytics.kpi_retention_daily (cohort_day date, service varchar,"
+        " new_accounts bigint, retained_week_1 bigint, retained_week_2 bigint,"
+        " retained_week_3 bigint, _loaded_at timestamp)"
+    )
+    for cohort_day, service, *counts in RETENTION:
+        add("insert into analytics.kpi_retention_daily values (?, ?, ?, ?, ?, ?, ?)",
+            date.fromisoformat(cohort_day), service, *counts, LOADED_AT)  # fmt: skip
+    add("create table analytics.oauth_services (service varchar, service_name varchar)")
+    for service, name in OAUTH_SERVICES:
+        add("insert into analytics.oauth_services values (?, ?)", service, name)
 
 
 def build_warehouse(path: Path, *, new_columns: bool = True, kpis: bool = True) -> None:
@@ -193,7 +256,7 @@ def test_each_chart_is_inline_svg_with_marks_and_title(page: tuple[Path, str]) -
         assert re.search(r'class="mark-(rect|line|symbol)', svg), title
         assert re.search(r"<path[^>]* d=\"M", svg), title
         assert 'class="mark-text role-axis-title"' in svg, f"{title}: axis titles"
-    funnel, connection, engagement, multi = map(text_of, charts)
+    funnel, connection, engagement, multi, active, days_seen, retention = map(text_of, charts)
     assert "(% of the kind's flows begun)" in funnel
     assert "sign_up (50 flows begun)" in funnel and "sign_in (100 flows begun)" in funnel
     # shares: sign_up engage 40/50, completed 15/50; sign_in login 50/100
@@ -204,23 +267,39 @@ def test_each_chart_is_inline_svg_with_marks_and_title(page: tuple[Path, str]) -
     assert "123done (25 completed)" in connection
     assert "Engagement ratio, DAU / MAU (%)" in engagement
     assert "Multi-device users (% of device users)" in multi
-    for chart in (engagement, multi):
+    for chart in (engagement, multi, active):
         assert WARM_UP_LEGEND in chart and "full window" in chart
+    assert "Active users (distinct uids)" in active
+    for measure in ("(DAU)", "(WAU, 7 days)", "(MAU, 28 days)"):
+        assert measure in active
+    assert "Days active in the 28-day window (days_seen)" in days_seen
+    assert "Users (distinct uids)" in days_seen
+    assert "the 5 users active at least once" in days_seen
+    assert "Retained (% of new accounts)" in retention
+    for group in (
+        "all services (296 new accounts)",
+        "Firefox Sync (240 new accounts)",
+        "Firefox Notes (30 new accounts)",
+        "(no service) (20 new accounts)",
+    ):
+        assert group in retention  # fmt: skip
+    assert "dcdb5ae7add825d2" not in retention  # the fourth service is not drawn
     # one reading guide under each chart
     assert html.count("<figcaption><b>How to read:</b>") == len(CHART_TITLES)
 
 
 def test_warm_up_days_are_grey_and_dashed(page: tuple[Path, str]) -> None:
     _, html = page
-    engagement = svgs(html)[2]
-    assert 'stroke-dasharray="5,4"' in engagement
+    engagement, active = svgs(html)[2], svgs(html)[4]
     assert 'stroke="#a3a3a3"' in engagement
-    band = re.search(
-        r'class="mark-rect[^>]*><path[^>]* d="M0,0h(\d+)[^>]*fill="#d4d4d4"', engagement
-    )
-    assert band, "a grey band behind the warm-up days"
-    assert int(band[1]) > 100  # three of the four day steps of the axis
-    assert ">warm-up</text>" in engagement
+    for chart in (engagement, active):
+        assert 'stroke-dasharray="5,4"' in chart
+        band = re.search(
+            r'class="mark-rect[^>]*><path[^>]* d="M0,0h(\d+)[^>]*fill="#d4d4d4"', chart
+        )
+        assert band, "a grey band behind the warm-up days"
+        assert int(band[1]) > 100  # three of the four day steps of the axis
+        assert ">warm-up</text>" in chart
 
 
 def cells(html: str, section: str) -> list[str]:
@@ -248,13 +327,70 @@ def test_table_numbers(page: tuple[Path, str]) -> None:
     assert_tables(page[1])
 
 
+def test_active_users_and_days_seen(page: tuple[Path, str]) -> None:
+    _, html = page
+    section = html.split('<section id="active-users">', 1)[1].split("</section>", 1)[0]
+    # the latest day, i = 4: DAU 140, WAU 230, MAU 600; 3 warm-up days of 5
+    assert (
+        "Latest day 2017-03-05: DAU 140, WAU 230, MAU 600 (DAU / WAU 60.9%, DAU / MAU 23.3%); "
+        "3 warm-up days of 5."
+    ) in section
+    assert cells(html, "active-users") == [
+        "1 day", "3", "60.0%", "2-6 days", "2", "40.0%", "7-13 days", "0", "0.0%",
+        "14-20 days", "0", "0.0%", "21-27 days", "0", "0.0%", "all 28 days", "0", "0.0%",
+        "total", "5", "100.0%",
+    ]  # fmt: skip
+    assert "The loaded data begin on 2017-03-01, fewer than 28 days before 2017-03-05" in section
+
+
+def test_retention_table(page: tuple[Path, str]) -> None:
+    _, html = page
+    assert cells(html, "retention") == [
+        "all services", "", "296", "38.9% of 234", "27.4% of 234", "17.2% of 134",
+        "Firefox Sync", "sync", "240", "42.2% of 180", "30.0% of 180", "20.0% of 100",
+        "Firefox Notes", "5882386c6d801776", "30", "30.0% of 30", "20.0% of 30", "10.0% of 20",
+        "(no service)", "", "20", "25.0% of 20", "15.0% of 20", "10.0% of 10",
+    ]  # fmt: skip
+    assert "(3 of 4 services)" in html
+
+
+def test_retention_weeks_not_over_are_left_out_not_zero(tmp_path: Path) -> None:
+    """The chart's points: a week that is not over has none (a zero would read as churn)."""
+    from fxa_pipeline.report import charts, data
+    from fxa_pipeline.report.warehouse import Warehouse
+
+    database = tmp_path / "retention.duckdb"
+    build_warehouse(database)
+    retention = data.read_retention(Warehouse(duckdb.connect(str(database)), "test"))
+    assert isinstance(retention, data.Retention)
+    values = charts.retention_spec(retention)["data"]["values"]
+    drawn = {(v["group"].split(" (")[0], v["day"], v["week"][:6]) for v in values}
+    # 4 groups: 2017-02-01 weeks 1-3, 2017-02-15 weeks 1-2, 2017-02-25 nothing
+    assert len(values) == len(drawn) == 4 * 5
+    assert ("Firefox Sync", "2017-02-15", "week 3") not in drawn
+    assert not any(day == "2017-02-25" for _, day, _ in drawn)
+    # dcdb5ae7add825d2's week-3 retention of 2017-02-01 is a real 0 of 4: it counts in "all"
+    sync_week_3 = next(v for v in values if v["group"].startswith("all") and
+                       v["day"] == "2017-02-01" and v["week"].startswith("week 3"))  # fmt: skip
+    assert sync_week_3["share"] == 23 / 134
+
+
 def test_old_warehouse_is_reported_not_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     database = tmp_path / "old.duckdb"
     build_warehouse(database, new_columns=False)
     html = run_report(database, tmp_path / "out" / "old.html", monkeypatch, capsys)
-    assert len(svgs(html)) == len(CHART_TITLES)
+    assert len(svgs(html)) == len(OLD_CHART_TITLES)
+    for table in ("users_last_seen", "kpi_retention_daily"):
+        assert f"analytics.{table}: not built yet" in html
+    assert (
+        "analytics.kpi_engagement_ratio_daily: columns weekly_active_users, full_window "
+        "not built yet"
+    ) in html
+    active = text_of(svgs(html)[4])
+    assert "Active users per day: DAU and MAU" in active
+    assert "(DAU)" in active and "(MAU, 28 days)" in active and "WAU" not in active
     assert "analytics.kpi_device_connection_time_daily: column service_name not built yet" in html
     assert "analytics.kpi_engagement_ratio_daily: column full_window not built yet" in html
     assert WARM_UP_LEGEND not in html
@@ -432,10 +568,14 @@ def test_page_renders_in_headless_chromium(page: tuple[Path, str], tmp_path: Pat
     visible = text_of(rendered)
     for title in CHART_TITLES:
         assert title in visible
+    for svg, title in zip(svgs(rendered), CHART_TITLES, strict=True):
+        # the browser drew marks: a line, bar or symbol mark with a path in each chart
+        marks = re.findall(r'class="mark-(?:line|rect|symbol) role-mark[^"]*".*?</g>', svg, re.S)
+        assert any(re.search(r'<path[^>]* d="M', mark) for mark in marks), title
     for error in ("not built yet", "Traceback", "Error", "ERR_", "This page"):
         assert error not in visible
     data = screenshot.read_bytes()
-    assert len(data) > 50_000, f"a {len(data)}-byte screenshot is too small for four charts"
+    assert len(data) > 80_000, f"a {len(data)}-byte screenshot is too small for seven charts"
     assert png_colours(data) > 64, "the screenshot looks blank"
     assert elapsed < 30
 

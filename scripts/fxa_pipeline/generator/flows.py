@@ -33,6 +33,7 @@ from fxa_pipeline.generator.events import (
     FlowContext,
 )
 from fxa_pipeline.generator.population import Device, Population, User, pick_device
+from fxa_pipeline.generator.timeline import DAY_MS
 
 MAX_FLOW_TIME_MS = 100 * 60_000
 
@@ -167,7 +168,7 @@ def simulate_flow(rng: random.Random, population: Population, begin_ms: int) -> 
         b = FlowBuilder(_context(rng, flow_id, user, device.agent), begin_ms)
         _sign_up(rng, population, b, user, device.device_id)
     else:
-        user = population.pick_existing(rng)
+        user = population.pick_existing(rng, begin_ms // DAY_MS)
         device = pick_device(rng, user)
         b = FlowBuilder(_context(rng, flow_id, user, device.agent), begin_ms)
         _sign_in(rng, b, user, device.device_id)
@@ -251,7 +252,7 @@ def _sign_up(
     b.auth("route./account/create.200", _uniform_ms(rng, 100, 900), uid)
     b.auth("account.created", rng.randrange(0, 20), uid)
     b.activity("account.created", user)
-    population.note_signup(user)
+    population.note_signup(user, b.begin_ms // DAY_MS)
     if b.sync and rng.random() < 0.8:
         b.activity("device.created", user, device_id)
     template = cat.EMAIL_SIGNUP_SYNC if b.sync else cat.EMAIL_SIGNUP
@@ -348,7 +349,7 @@ def _reset_password(rng: random.Random, b: FlowBuilder, user: User, view: str) -
 
 def simulate_session(rng: random.Random, population: Population, start_ms: int) -> list[Event]:
     """A signed-in device being used: certificate signing, key fetches, device updates."""
-    user = population.pick_existing(rng)
+    user = population.pick_existing(rng, start_ms // DAY_MS)
     device = pick_device(rng, user)
     agent = device.agent
     service = device_service(device)

@@ -15,7 +15,16 @@ from typing import Any
 
 import vl_convert
 
-from fxa_pipeline.report.data import ConnectionTimes, Funnel, WindowSeries
+from fxa_pipeline.report.data import (
+    RETENTION_WEEKS,
+    WINDOW_DAYS,
+    ActiveUsers,
+    ConnectionTimes,
+    DaysSeen,
+    Funnel,
+    Retention,
+    WindowSeries,
+)
 
 Spec = dict[str, Any]
 
@@ -193,15 +202,37 @@ def _warm_up_bands(points: list[dict[str, Any]]) -> list[dict[str, str]]:
     return bands
 
 
+def _phase(full: bool | None) -> str:
+    return UNKNOWN if full is None else FULL if full else WARM_UP
+
+
+def _band_layers(bands: list[dict[str, str]], x_axis: Spec) -> list[Spec]:
+    """Grey bands behind the warm-up days, each labelled "warm-up" at the bottom."""
+    return [
+        {
+            "data": {"values": bands},
+            "mark": {"type": "rect", "color": BAND_COLOUR, "opacity": 0.45},
+            "encoding": {"x": {**x_axis, "field": "start"}, "x2": {"field": "end"}},
+        },
+        {
+            "data": {"values": bands},
+            "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 4, "dy": -4},
+            "encoding": {
+                "x": {**x_axis, "field": "start"},
+                "y": {"value": "height"},
+                "text": {"value": "warm-up"},
+                "color": {"value": "#777777"},
+            },
+        },
+    ]
+
+
 def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: str) -> Spec:
     """A daily ratio; warm-up days grey and dashed, with their own legend entry."""
     days = [day for day in series.days if day.ratio is not None]
 
-    def phase(full: bool | None) -> str:
-        return UNKNOWN if full is None else FULL if full else WARM_UP
-
     points = [
-        {"day": _day(day.day), "ratio": day.ratio, "phase": phase(day.full_window)} for day in days
+        {"day": _day(day.day), "ratio": day.ratio, "phase": _phase(day.full_window)} for day in days
     ]
     # Lines: each phase is its own series; the warm-up line runs on to the first full-window
     # day so that the line has no gap where the window fills up.
@@ -238,21 +269,7 @@ def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: 
         "height": 220,
         "encoding": {"x": x_axis},
         "layer": [
-            {
-                "data": {"values": bands},
-                "mark": {"type": "rect", "color": BAND_COLOUR, "opacity": 0.45},
-                "encoding": {"x": {**x_axis, "field": "start"}, "x2": {"field": "end"}},
-            },
-            {
-                "data": {"values": bands},
-                "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 4, "dy": -4},
-                "encoding": {
-                    "x": {**x_axis, "field": "start"},
-                    "y": {"value": "height"},
-                    "text": {"value": "warm-up"},
-                    "color": {"value": "#777777"},
-                },
-            },
+            *_band_layers(bands, x_axis),
             {
                 "data": {"values": lines},
                 "mark": {"type": "line", "strokeWidth": 2},
@@ -264,6 +281,210 @@ def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: 
                 "encoding": {"y": y_axis, "color": {**colour, "legend": None}},
             },
         ],
+    }
+
+
+# (ActiveUsersDay field, short name, legend label, colour)
+ACTIVE_MEASURES = (
+    ("daily", "DAU", "daily active users (DAU)", "#4c78a8"),
+    ("weekly", "WAU", "weekly active users (WAU, 7 days)", "#f58518"),
+    ("monthly", "MAU", "monthly active users (MAU, 28 days)", "#54a24b"),
+)
+ACTIVE_USERS_TITLE = "Active users per day: "
+
+
+def _listing(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
+def active_users_spec(active: ActiveUsers) -> Spec:
+    """DAU, WAU and MAU per day, one colour each; warm-up days dashed over a grey band."""
+    measures = [
+        (key, label, colour)
+        for key, _, label, colour in ACTIVE_MEASURES
+        if any(getattr(day, key) is not None for day in active.days)
+    ]
+    shown = {m[0] for m in measures}
+    names = _listing([name for key, name, _, _ in ACTIVE_MEASURES if key in shown])
+    windows = _listing(
+        [
+            text
+            for key, text in (("daily", "that day"), ("weekly", "in the 7 days"),
+                              ("monthly", "in the 28 days"))
+            if key in shown
+        ]
+    )  # fmt: skip
+    days = [{"day": _day(day.day), "phase": _phase(day.full_window)} for day in active.days]
+    points = [
+        {"day": _day(day.day), "measure": label, "users": value, "phase": _phase(day.full_window)}
+        for day in active.days
+        for key, label, _ in measures
+        if (value := getattr(day, key)) is not None
+    ]
+    # As in window_spec: the warm-up line of each measure runs on to the first full-window day.
+    lines = list(points)
+    by_measure: dict[str, list[dict[str, Any]]] = {}
+    for point in points:
+        by_measure.setdefault(point["measure"], []).append(point)
+    for series in by_measure.values():
+        for previous, current in pairwise(series):
+            if previous["phase"] == WARM_UP and current["phase"] == FULL:
+                lines.append({**current, "phase": WARM_UP})
+    phases = [p for p in (FULL, WARM_UP, UNKNOWN) if any(d["phase"] == p for d in days)]
+    x_axis = _time_axis("Day (UTC)", len(days))
+    y_axis = {
+        "field": "users",
+        "type": "quantitative",
+        "title": "Active users (distinct uids)",
+        "axis": {"format": ",d"},
+        "scale": {"zero": True},
+    }
+    colour = {
+        "field": "measure",
+        "type": "nominal",
+        "title": "Active in",
+        "scale": {"domain": [m[1] for m in measures], "range": [m[2] for m in measures]},
+        "legend": {"orient": "bottom", "direction": "vertical"},
+    }
+    dash = {
+        "field": "phase",
+        "type": "nominal",
+        "title": "Window",
+        "scale": {"domain": phases, "range": [PHASE_DASHES[p] for p in phases]},
+        "legend": {"orient": "bottom", "direction": "vertical", "symbolStrokeColor": "#555555"},
+    }
+    return {
+        "title": {
+            "text": ACTIVE_USERS_TITLE + names,
+            "subtitle": f"distinct uids with any activity event {windows} up to it (UTC days)",
+        },
+        "width": WIDTH - 40,
+        "height": 240,
+        "encoding": {"x": x_axis},
+        "layer": [
+            *_band_layers(_warm_up_bands(days), x_axis),
+            {
+                "data": {"values": lines},
+                "mark": {"type": "line", "strokeWidth": 2},
+                "encoding": {"y": y_axis, "color": colour, "strokeDash": dash},
+            },
+            {
+                "data": {"values": points},
+                "mark": {"type": "point", "filled": True, "size": 25},
+                "encoding": {"y": y_axis, "color": {**colour, "legend": None}},
+            },
+        ],
+    }
+
+
+def days_seen_spec(seen: DaysSeen) -> Spec:
+    """How many of the latest day's 28-day actives were active on 1, 2, ... 28 days."""
+    values = [{"days_seen": n, "users": users} for n, users in seen.users]
+    total = sum(users for _, users in seen.users)
+    return {
+        "title": {
+            "text": f"Days active in the 28 days up to {seen.day}",
+            "subtitle": f"the {total:,} users active at least once in [{seen.day} - 27 days, "
+            f"{seen.day}], by the number of days they were active (days_seen)",
+        },
+        "data": {"values": values},
+        "width": WIDTH - 60,
+        "height": 200,
+        "mark": {"type": "bar", "color": "#4c78a8"},
+        "encoding": {
+            "x": {
+                "field": "days_seen",
+                "type": "ordinal",
+                "title": "Days active in the 28-day window (days_seen)",
+                "scale": {"domain": list(range(1, WINDOW_DAYS + 1))},
+                "axis": {"labelAngle": 0},
+            },
+            "y": {
+                "field": "users",
+                "type": "quantitative",
+                "title": "Users (distinct uids)",
+                "axis": {"format": ",d"},
+            },
+        },
+    }
+
+
+WEEK_COLOURS = ("#4c78a8", "#f58518", "#e45756")
+
+
+def _week_label(week: int) -> str:
+    return f"week {week} (days {7 * week}-{7 * week + 6} after sign-up)"
+
+
+def retention_spec(retention: Retention) -> Spec:
+    """Retention of each cohort in weeks 1-3, one panel per service group; a week that is not
+    over yet has no point (it is not drawn as zero)."""
+    group_label = {
+        group.label: f"{group.label} ({group.new_accounts:,} new accounts)"
+        for group in retention.groups
+    }
+    weeks = [_week_label(week) for week in RETENTION_WEEKS]
+    values = [
+        {
+            "day": _day(cohort.cohort_day),
+            "group": group_label[cohort.group],
+            "week": weeks[week - 1],
+            "share": share,
+        }
+        for cohort in retention.cohorts
+        for week in RETENTION_WEEKS
+        if (share := cohort.share(week)) is not None
+    ]
+    day_count = len({cohort.cohort_day for cohort in retention.cohorts})
+    return {
+        "title": {
+            "text": "New-account retention by sign-up day: weeks 1, 2 and 3",
+            "subtitle": "share of the day's new accounts with any activity event in the week; "
+            "weeks not over in the loaded data are left out",
+        },
+        "data": {"values": values},
+        "facet": {
+            "row": {
+                "field": "group",
+                "type": "nominal",
+                "sort": [group_label[g.label] for g in retention.groups],
+                "title": None,
+                "header": {
+                    "labelAngle": 0,
+                    "labelAlign": "left",
+                    "labelAnchor": "start",
+                    "labelOrient": "top",
+                },
+            }
+        },
+        "spec": {
+            "width": WIDTH - 60,
+            "height": 130,
+            "encoding": {
+                "x": _time_axis(
+                    "Sign-up day of the cohort (UTC, first account.created)", day_count
+                ),
+                "y": {
+                    "field": "share",
+                    "type": "quantitative",
+                    "title": "Retained (% of new accounts)",
+                    "axis": {"format": ".0%", "tickCount": 4},
+                    "scale": {"zero": True},
+                },
+                "color": {
+                    "field": "week",
+                    "type": "nominal",
+                    "title": "Active again in",
+                    "scale": {"domain": weeks, "range": list(WEEK_COLOURS)},
+                    "legend": {"orient": "bottom", "direction": "vertical"},
+                },
+            },
+            "layer": [
+                {"mark": {"type": "line", "strokeWidth": 2}},
+                {"mark": {"type": "point", "filled": True, "size": 25}},
+            ],
+        },
     }
 
 

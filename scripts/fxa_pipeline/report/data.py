@@ -365,3 +365,199 @@ def read_load_quality(wh: Warehouse) -> LoadQuality:
         rejected_lines=rejected_lines,
         worst_files=worst,
     )
+
+
+# --- 4. active users and days seen ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveUsersDay:
+    day: date
+    daily: int
+    weekly: int | None  # None: the table has no weekly_active_users column yet
+    monthly: int
+    full_window: bool | None  # None: the table has no full_window column yet
+
+
+@dataclass(frozen=True)
+class ActiveUsers:
+    days: list[ActiveUsersDay]
+    not_built: NotBuilt | None = None  # weekly_active_users or full_window, before the model
+
+
+ACTIVE_USERS_TABLE = "kpi_engagement_ratio_daily"
+
+
+def read_active_users(wh: Warehouse) -> ActiveUsers | NotBuilt:
+    table = ACTIVE_USERS_TABLE
+    absent = _required(wh, ANALYTICS, table, ("day", "daily_active_users", "monthly_active_users"))
+    if absent:
+        return absent
+    columns = wh.columns(ANALYTICS, table) or set()
+    optional = ("weekly_active_users", "full_window")
+    weekly, flag = (
+        name if name in columns else f"cast(null as {kind})"
+        for name, kind in zip(optional, ("bigint", "boolean"), strict=True)
+    )
+    rows = wh.rows(
+        f"select day, daily_active_users, {weekly}, monthly_active_users, {flag} "
+        f"from {ANALYTICS}.{table} order by day"
+    )
+    days = [
+        ActiveUsersDay(
+            as_date(row[0]),
+            _int(row[1]),
+            None if row[2] is None else _int(row[2]),
+            _int(row[3]),
+            None if row[4] is None else bool(row[4]),
+        )
+        for row in rows
+    ]
+    absent_optional = tuple(name for name in optional if name not in columns)
+    return ActiveUsers(
+        days, NotBuilt(f"{ANALYTICS}.{table}", absent_optional) if absent_optional else None
+    )
+
+
+WINDOW_DAYS = 28  # users_last_seen's window: bits 0..27 = [day - 27, day]
+
+
+@dataclass(frozen=True)
+class DaysSeen:
+    day: date | None  # the latest day of users_last_seen (None: the table has no rows)
+    first_day: date | None  # its earliest day: before day - 27 the counts are complete
+    users: list[tuple[int, int]]  # (days_seen, uids), days_seen ascending
+
+    @property
+    def full_window(self) -> bool:
+        """The 28 days up to `day` are all in the loaded data (days_seen is not truncated)."""
+        if self.day is None or self.first_day is None:
+            return False
+        return (self.day - self.first_day).days >= WINDOW_DAYS - 1
+
+
+def read_days_seen(wh: Warehouse) -> DaysSeen | NotBuilt:
+    table = "users_last_seen"
+    absent = _required(wh, ANALYTICS, table, ("day", "uid", "days_seen"))
+    if absent:
+        return absent
+    first, last = wh.rows(f"select min(day), max(day) from {ANALYTICS}.{table}")[0]
+    if last is None:
+        return DaysSeen(None, None, [])
+    rows = wh.rows(
+        f"select days_seen, count(*) from {ANALYTICS}.{table} "
+        f"where day = (select max(day) from {ANALYTICS}.{table}) "
+        "group by days_seen order by days_seen"
+    )
+    return DaysSeen(as_date(last), as_date(first), [(_int(n), _int(users)) for n, users in rows])
+
+
+# --- 5. new-account retention ---------------------------------------------------------------
+
+RETENTION_WEEKS = (1, 2, 3)
+TOP_RETENTION_SERVICES = 3  # the services with the most new accounts, beside all services
+ALL_SERVICES = "all services"
+
+
+@dataclass(frozen=True)
+class RetentionCohort:
+    cohort_day: date
+    group: str  # ALL_SERVICES or a service's label
+    new_accounts: int
+    retained: tuple[int | None, ...]  # weeks 1, 2, 3; None while the week is not over
+
+    def share(self, week: int) -> float | None:
+        retained = self.retained[week - 1]
+        if retained is None or not self.new_accounts:
+            return None
+        return retained / self.new_accounts
+
+
+@dataclass(frozen=True)
+class RetentionGroup:
+    label: str
+    service: str | None  # None for ALL_SERVICES and for the NULL service
+    new_accounts: int
+    # per week: (retained, new accounts of the cohorts whose week is over); (0, 0) if none is
+    over: tuple[tuple[int, int], ...]
+
+    def share(self, week: int) -> float | None:
+        retained, accounts = self.over[week - 1]
+        return retained / accounts if accounts else None
+
+
+@dataclass(frozen=True)
+class Retention:
+    groups: list[RetentionGroup]  # all services first, then the top services
+    cohorts: list[RetentionCohort]
+    service_count: int
+    latest_cohort: date | None
+
+
+def _service_names(wh: Warehouse) -> dict[str, str]:
+    """Readable names of services from the oauth_services seed, when it is built."""
+    if _required(wh, ANALYTICS, "oauth_services", ("service", "service_name")):
+        return {}
+    return {
+        str(service): str(name)
+        for service, name in wh.rows(
+            f"select service, service_name from {ANALYTICS}.oauth_services"
+        )
+        if service is not None and name is not None
+    }
+
+
+def read_retention(wh: Warehouse) -> Retention | NotBuilt:
+    table = "kpi_retention_daily"
+    weeks = tuple(f"retained_week_{week}" for week in RETENTION_WEEKS)
+    absent = _required(wh, ANALYTICS, table, ("cohort_day", "service", "new_accounts", *weeks))
+    if absent:
+        return absent
+    sums = ", ".join(f"sum({week})" for week in weeks)
+    # sum() of a week that is not over is NULL: every service of a cohort shares that state
+    rows = wh.rows(
+        f"select cohort_day, service, sum(new_accounts), {sums} from {ANALYTICS}.{table} "
+        "group by cohort_day, service order by cohort_day"
+    )
+    totals: dict[str | None, int] = {}
+    for row in rows:
+        totals[row[1]] = totals.get(row[1], 0) + _int(row[2])
+    ranked = sorted(totals, key=lambda s: (-totals[s], s is None, str(s)))
+    top = ranked[:TOP_RETENTION_SERVICES]
+    names = _service_names(wh)
+    labels = _service_labels({service: names.get(service or "") for service in top})
+    by_group: dict[tuple[date, str], list[Any]] = {}
+    for row in rows:
+        day = as_date(row[0])
+        groups = [ALL_SERVICES] + ([labels[row[1]]] if row[1] in labels else [])
+        for group in groups:
+            entry = by_group.setdefault((day, group), [0, *([None] * len(weeks))])
+            entry[0] += _int(row[2])
+            for i, value in enumerate(row[3:]):
+                if value is not None:
+                    entry[1 + i] = (entry[1 + i] or 0) + _int(value)
+    order = [ALL_SERVICES] + [labels[service] for service in top]
+    cohorts = sorted(
+        (
+            RetentionCohort(day, group, entry[0], tuple(entry[1:]))
+            for (day, group), entry in by_group.items()
+        ),
+        key=lambda c: (order.index(c.group), c.cohort_day),
+    )
+    groups = []
+    for label, service in [(ALL_SERVICES, None)] + [(labels[s], s) for s in top]:
+        mine = [c for c in cohorts if c.group == label]
+        over = tuple(
+            (
+                sum(c.retained[i] or 0 for c in mine if c.retained[i] is not None),
+                sum(c.new_accounts for c in mine if c.retained[i] is not None),
+            )
+            for i in range(len(weeks))
+        )
+        groups.append(RetentionGroup(label, service, sum(c.new_accounts for c in mine), over))
+    return Retention(
+        groups=groups,
+        cohorts=cohorts,
+        service_count=len(totals),
+        latest_cohort=max((c.cohort_day for c in cohorts), default=None),
+    )

@@ -15,11 +15,17 @@ from fxa_pipeline.report import charts
 from fxa_pipeline.report.data import (
     ENGAGEMENT,
     MULTI_DEVICE,
+    RETENTION_WEEKS,
+    TOP_RETENTION_SERVICES,
+    WINDOW_DAYS,
+    ActiveUsers,
     ConnectionTimes,
+    DaysSeen,
     Funnel,
     LoadQuality,
     LoadTotals,
     NotBuilt,
+    Retention,
     WindowSeries,
 )
 
@@ -55,6 +61,9 @@ class Report:
     connection_times: ConnectionTimes | NotBuilt
     engagement: WindowSeries | NotBuilt
     multi_device: WindowSeries | NotBuilt
+    active_users: ActiveUsers | NotBuilt
+    days_seen: DaysSeen | NotBuilt
+    retention: Retention | NotBuilt
     load_quality: LoadQuality
 
 
@@ -206,6 +215,157 @@ def window_section(engagement: WindowSeries | NotBuilt, multi: WindowSeries | No
     return "".join(out)
 
 
+def _latest_active(active: ActiveUsers) -> str:
+    last = active.days[-1]
+    parts = [f"DAU {last.daily:,}"]
+    if last.weekly is not None:
+        parts.append(f"WAU {last.weekly:,}")
+    parts.append(f"MAU {last.monthly:,}")
+    ratios = []
+    if last.weekly:
+        ratios.append(f"DAU / WAU {_pct(last.daily / last.weekly)}")
+    if last.monthly:
+        ratios.append(f"DAU / MAU {_pct(last.daily / last.monthly)}")
+    warm_up = sum(1 for day in active.days if day.full_window is False)
+    text = f"Latest day {last.day}: {', '.join(parts)}"
+    if ratios:
+        text += f" ({', '.join(ratios)})"
+    if any(day.full_window is not None for day in active.days):
+        text += f"; {warm_up} warm-up day{'' if warm_up == 1 else 's'} of {len(active.days)}"
+    return text + "."
+
+
+# Buckets of days_seen for the table under the distribution: (label, lowest, highest).
+DAYS_SEEN_BUCKETS = (
+    ("1 day", 1, 1),
+    ("2-6 days", 2, 6),
+    ("7-13 days", 7, 13),
+    ("14-20 days", 14, 20),
+    ("21-27 days", 21, 27),
+    ("all 28 days", 28, 28),
+)
+
+
+def _days_seen(seen: DaysSeen | NotBuilt) -> str:
+    title = "Days active in the last 28 days"
+    if isinstance(seen, NotBuilt):
+        return f"<h3>{escape(title)}</h3>" + _not_built(seen)
+    if seen.day is None or not seen.users:
+        return _note("analytics.users_last_seen has no rows yet.")
+    total = sum(users for _, users in seen.users)
+    out = [
+        _figure(
+            charts.render_svg(charts.days_seen_spec(seen), "days-seen"),
+            "each bar counts the users active on that many of the 28 days up to the latest "
+            "day: the bars on the left are occasional users (and accounts new this month), "
+            "those on the right the regulars who come back nearly every day.",
+        ),
+        _table(
+            ["days active", "users", "share"],
+            [
+                *(
+                    [label, _count(n), _pct(n / total)]
+                    for label, lo, hi in DAYS_SEEN_BUCKETS
+                    for n in [sum(u for d, u in seen.users if lo <= d <= hi)]
+                ),
+                ["total", _count(total), _pct(1.0)],
+            ],
+            "Users by days active",
+        ),
+    ]
+    if not seen.full_window:
+        out.append(
+            _note(
+                f"The loaded data begin on {seen.first_day}, fewer than {WINDOW_DAYS} days "
+                f"before {seen.day}: days before the data count as inactive, so the users are "
+                "shifted towards fewer days."
+            )
+        )
+    return "".join(out)
+
+
+def active_users_section(active: ActiveUsers | NotBuilt, seen: DaysSeen | NotBuilt) -> str:
+    out: list[str] = []
+    if isinstance(active, NotBuilt):
+        out.append("<h3>Active users per day: DAU, WAU and MAU</h3>" + _not_built(active))
+    elif not active.days:
+        out.append(_note("analytics.kpi_engagement_ratio_daily has no rows yet."))
+    else:
+        out.append(
+            _figure(
+                charts.render_svg(charts.active_users_spec(active), "active-users"),
+                "the gap between the lines shows how often users come back: the closer DAU is "
+                "to WAU and MAU, the more of them use their account every day. On grey dashed "
+                "warm-up days the window reaches before the loaded data, so MAU (and, in the "
+                "first six days, WAU) is understated.",
+            )
+        )
+        out.append(_note(_latest_active(active)))
+        if active.not_built:
+            out.append(_not_built(active.not_built))
+    out.append(_days_seen(seen))
+    return "".join(out)
+
+
+def _share_of(retained: int, accounts: int) -> str:
+    return f"{_pct(retained / accounts)} of {accounts:,}" if accounts else "-"
+
+
+def retention_section(retention: Retention | NotBuilt) -> str:
+    if isinstance(retention, NotBuilt):
+        return _not_built(retention)
+    if not retention.cohorts:
+        return _note("analytics.kpi_retention_daily has no rows yet.")
+    out: list[str] = []
+    if any(c.share(week) is not None for c in retention.cohorts for week in RETENTION_WEEKS):
+        out.append(
+            _figure(
+                charts.render_svg(charts.retention_spec(retention), "retention"),
+                "each point is the accounts created on one day; week k is days 7k to 7k + 6 "
+                "after that day. Retention normally falls from week 1 to week 3; a line "
+                "rising from left to right means newer accounts come back more. The latest "
+                "cohorts have no point yet for the weeks that are not over. A service with "
+                "few new accounts a day jumps from day to day.",
+            )
+        )
+    else:
+        out.append(
+            _note(
+                "No cohort has a finished week yet: week k of the accounts created on day D "
+                "ends on D + 7k + 6, and the loaded data end before the first of them."
+            )
+        )
+    out.append(
+        _table(
+            [
+                "service",
+                "service id",
+                "new accounts",
+                *(f"week {week}" for week in RETENTION_WEEKS),
+            ],
+            [
+                [
+                    group.label,
+                    group.service or "",
+                    _count(group.new_accounts),
+                    *(_share_of(*group.over[week - 1]) for week in RETENTION_WEEKS),
+                ]
+                for group in retention.groups
+            ],
+            "Retained, over the cohorts whose week is over (% of their new accounts)",
+            text_cols=2,
+        )
+    )
+    out.append(
+        _note(
+            f"Shown: all services and the {TOP_RETENTION_SERVICES} with the most new accounts "
+            f"({len(retention.groups) - 1} of {retention.service_count} services). A new "
+            "account's service is the first one its account.created events name."
+        )
+    )
+    return "".join(out)
+
+
 def _totals_table(source: str, totals: LoadTotals) -> str:
     return _table(
         ["files", "lines", "loaded", "rejected", "ignored", "rejected share"],
@@ -264,7 +424,9 @@ SECTIONS = (
     ("funnel", "1. Funnel by flow kind"),
     ("connection-time", "2. Device connection time"),
     ("engagement", "3. Engagement ratio and multi-device share"),
-    ("load-quality", "4. Load quality"),
+    ("active-users", "4. Active users and days active"),
+    ("retention", "5. New-account retention"),
+    ("load-quality", "6. Load quality"),
 )
 
 
@@ -273,6 +435,8 @@ def render(report: Report) -> str:
         funnel_section(report.funnel),
         connection_section(report.connection_times),
         window_section(report.engagement, report.multi_device),
+        active_users_section(report.active_users, report.days_seen),
+        retention_section(report.retention),
         load_quality_section(report.load_quality),
     )
     nav = "".join(f'<a href="#{anchor}">{escape(title)}</a>' for anchor, title in SECTIONS)
