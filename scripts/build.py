@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from fxa_pipeline import build_lock
 from fxa_pipeline.targets import TARGET_NAMES, default_target_name, resolve_target
@@ -76,8 +77,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     return args, dbt_args
 
 
-def main(argv: Sequence[str] | None = None, dbt: build_lock.DbtCall | None = None) -> int:
-    """`dbt`: how to run one dbt command (default: a subprocess; tests run it in-process)."""
+def main(
+    argv: Sequence[str] | None = None,
+    dbt: build_lock.DbtCall | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """`dbt`: how to run one dbt command (default: a subprocess; tests run it in-process);
+    `err`: where the lock's messages go (default stderr)."""
     args, dbt_args = parse_args(argv)
     try:
         wait = build_lock.default_wait() if args.wait is None else args.wait
@@ -92,6 +98,7 @@ def main(argv: Sequence[str] | None = None, dbt: build_lock.DbtCall | None = Non
         project=PROJECT_ROOT,
         wait=wait,
         vars_yaml=args.vars,
+        err=err,
     )
 
 
