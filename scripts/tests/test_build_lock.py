@@ -343,7 +343,13 @@ def _build_process(warehouse: Warehouse) -> subprocess.Popen[str]:
     argv = [sys.executable, str(SCRIPTS / "build.py"), "--target", warehouse.target]
     return subprocess.Popen(
         [*argv, "--wait", "600", "--quiet"],
-        env={**os.environ, **warehouse.env},
+        env={
+            **os.environ,
+            **warehouse.env,
+            # dbt's artifacts and logs beside the warehouse, its partial parse reused
+            "DBT_TARGET_PATH": str(warehouse.work_dir / "target-build-py"),
+            "DBT_LOG_PATH": str(warehouse.work_dir / "logs-build-py"),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -399,6 +405,7 @@ def test_concurrency_soak(log_sets: Callable[[LogSet], Path], tmp_path: Path) ->
             to_load = rng.sample(new, k=min(len(new), rng.randint(1, 2)))
             to_unload = rng.sample(sorted(loaded), k=1) if rng.random() < 0.6 else []
             orders.append(soak_round(warehouse, rng, to_load, to_unload))
+            print(f"soak round {len(orders)}: {' -> '.join(orders[-1])}")
             loaded = (loaded | set(to_load)) - set(to_unload)
         assert warehouse.build_status()[0] == 0
         ledger = {name for (name,) in warehouse.query("select file_name from raw.load_ledger")}
