@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fxa_pipeline import interrupts
-from fxa_pipeline.raw_schema import RAW_SCHEMA, quote
+from fxa_pipeline.raw_schema import RAW_SCHEMA, REDSHIFT_BUILD_LOCK_DDL, REDSHIFT_BUILD_LOCK_TABLE
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
 # Postgres advisory lock key of the build lock (bigint form; 'FXAB'). macros/build_lock.sql
@@ -52,9 +52,6 @@ DEFAULT_WAIT_SECONDS = 600.0
 # The Postgres backend pid of the build lock's session, for dbt's on-run-start hook: the
 # build that holds the lock may run.
 HOLDER_VARIABLE = "FXA_BUILD_LOCK_PID"
-
-# Redshift: the table whose LOCK is the build lock (created with the raw tables).
-REDSHIFT_LOCK_TABLE = f"{quote(RAW_SCHEMA)}.build_lock"
 
 _APPLICATION_PREFIX = "fxa-metrics build"
 
@@ -246,8 +243,8 @@ class RedshiftBuildLock(BuildLock):
     """`lock raw.build_lock` in a transaction kept open for the build; `statement_timeout`
     bounds the wait. Checked offline only (the SQL parses as Redshift)."""
 
-    CREATE_SQL = f"create table if not exists {REDSHIFT_LOCK_TABLE} (holder varchar(256))"
-    LOCK_SQL = f"lock {REDSHIFT_LOCK_TABLE}"
+    CREATE_SQL = REDSHIFT_BUILD_LOCK_DDL
+    LOCK_SQL = f"lock {REDSHIFT_BUILD_LOCK_TABLE}"
     HOLDER_SQL = (
         "select transactions.pid, transactions.txn_owner, transactions.txn_start"
         " from svv_transactions as transactions"

@@ -411,3 +411,73 @@ def test_concurrency_soak(log_sets: Callable[[LogSet], Path], tmp_path: Path) ->
         ledger = {name for (name,) in warehouse.query("select file_name from raw.load_ledger")}
         assert ledger == {str(path.resolve()) for path in loaded}, orders
         assert_equals_full_rebuild(warehouse, tmp_path / "rebuild")
+
+
+# ---- Redshift, offline ------------------------------------------------------------------------
+
+
+def test_redshift_build_lock_sql_parses_as_redshift() -> None:
+    """The Redshift build lock's statements (the lock table, its LOCK, the holder query) and
+    the loader's gate parse with sqlfluff's redshift dialect (no Redshift here to run them)."""
+    import json
+
+    import sqlfluff
+    from fxa_pipeline import redshift_copy
+    from fxa_pipeline.build_lock import RedshiftBuildLock
+
+    statements = [
+        RedshiftBuildLock.CREATE_SQL,
+        RedshiftBuildLock.LOCK_SQL,
+        RedshiftBuildLock.HOLDER_SQL,
+        "set statement_timeout to 1000",
+        redshift_copy.BUILD_GATE_SQL,
+    ]
+    for sql in statements:
+        parsed = sqlfluff.parse(sql, dialect="redshift")
+        assert "unparsable" not in json.dumps(parsed), sql
+
+
+def test_redshift_build_lock_waits_with_a_timeout_and_names_the_holder() -> None:
+    """A Redshift build lock: LOCK under statement_timeout = the wait; when it times out, the
+    holder from svv_transactions, and nothing left open."""
+    from datetime import datetime
+
+    from fxa_pipeline.build_lock import BuildBusy, RedshiftBuildLock
+    from fxa_pipeline.targets import RedshiftTarget
+
+    class Cursor:
+        def __init__(self, log: list[str]) -> None:
+            self.log = log
+
+        def execute(self, sql: str) -> None:
+            self.log.append(sql)
+            if sql.startswith("lock "):
+                raise RuntimeError("canceling statement due to statement timeout")
+
+        def fetchone(self) -> tuple[Any, ...]:
+            return (4242, "etl", datetime(2026, 12, 5, 6, 0, 0))
+
+    class Connection:
+        def __init__(self) -> None:
+            self.log: list[str] = []
+
+        def cursor(self) -> Cursor:
+            return Cursor(self.log)
+
+        def commit(self) -> None:
+            self.log.append("COMMIT")
+
+        def rollback(self) -> None:
+            self.log.append("ROLLBACK")
+
+        def close(self) -> None:
+            self.log.append("CLOSE")
+
+    connection = Connection()
+    lock = RedshiftBuildLock(RedshiftTarget("h", 5439, "u", "d"), connection=connection)
+    with pytest.raises(BuildBusy) as busy:
+        lock.acquire(2.5, io.StringIO())
+    assert "'etl' (server pid 4242, since 2026-12-05 06:00:00 UTC)" in str(busy.value)
+    assert "set statement_timeout to 2500" in connection.log
+    lock.release()
+    assert connection.log[-2:] == ["ROLLBACK", "CLOSE"]
