@@ -167,6 +167,67 @@ def test_a_second_build_waits_for_the_first_and_never_inserts_twice(
         assert_equals_full_rebuild(warehouse, tmp_path / "rebuild")
 
 
+MODEL_LOCK_CLASS = 0x46584D4C  # macros/build_lock.sql, model_lock()
+
+
+@pytest.mark.postgres
+@pytest.mark.integration
+def test_two_hand_run_builds_build_a_model_one_after_the_other(
+    logs: list[Path], tmp_path: Path
+) -> None:
+    """Two `dbt run`s started by hand (no build lock) on a warehouse with a new file: each
+    model's transaction-level lock makes the second wait for the first's commit and read its
+    watermark. Forced: a test session holds flow_events' model lock until both wait on it;
+    then flow_events holds the new file once, equal to a full rebuild."""
+    with scratch_warehouse("postgres", tmp_path / "warehouse") as warehouse:
+        warehouse.load(*logs[:-1])
+        assert warehouse.build_status()[0] == 0
+        warehouse.load(logs[-1])
+        ((objid,),) = warehouse.query("select hashtext('model.fxa_metrics.flow_events')")
+        waiting = (
+            "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+            f" and classid = {MODEL_LOCK_CLASS} and objid = {objid & 0xFFFFFFFF}"
+            " and objsubid = 2"
+        )
+        results = {}
+        holder = _connect(warehouse, "model lock holder")
+        try:
+            holder.execute("select pg_advisory_lock(%s, %s)", [MODEL_LOCK_CLASS, objid])
+            in_process = threading.Thread(
+                target=lambda: results.setdefault(
+                    "in-process", warehouse.dbt_result("run", "--select", "flow_events").success
+                )
+            )
+            in_process.start()
+            wait_until(lambda: warehouse.query(waiting)[0][0] == 1, "the first run's wait")
+            dbt = str(Path(sys.executable).parent / "dbt")
+            other = subprocess.Popen(
+                [dbt, "run", "--select", "flow_events", "--target", "postgres"],
+                cwd=SCRIPTS.parent,
+                env={
+                    **os.environ,
+                    **warehouse.env,
+                    "DBT_TARGET_PATH": str(tmp_path / "target-other"),
+                    "DBT_LOG_PATH": str(tmp_path / "logs-other"),
+                },
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            wait_until(
+                lambda: warehouse.query(waiting)[0][0] == 2 or other.poll() is not None,
+                "both runs waiting on flow_events' lock",
+            )
+            assert other.poll() is None, other.communicate()[0][-3000:]
+        finally:
+            holder.close()
+        in_process.join()
+        output, _ = other.communicate(timeout=600)
+        assert results["in-process"] and other.returncode == 0, output[-3000:]
+        differences = differences_from_full_rebuild(warehouse, tmp_path / "rebuild")
+        assert "flow_events" not in differences, differences["flow_events"]
+
+
 # ---- no load commits during a build -------------------------------------------------------
 
 
