@@ -153,7 +153,9 @@ def test_make_daily_summary_target_path_options_and_no_escape_codes(tmp_path):
 
     log_text = daily_log.read_text()
     assert "Done. PASS=" in log_text and ERROR_TEST in log_text
-    build_command = next(line for line in log_text.splitlines() if " build --target duckdb" in line)
+    build_command = next(
+        line for line in log_text.splitlines() if "build.py --target duckdb" in line
+    )
     assert f"DBT_TARGET_PATH={tmp_path / 'target'}" in build_command
     assert build_command.endswith(
         "--full-refresh --vars '{raw_rejected_share_limit: 0, retention_reference_date: "
