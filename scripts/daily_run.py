@@ -246,8 +246,8 @@ def read_results(path: Path, statuses: Mapping[str, str] | None = None) -> Resul
     names: dict[str, list[str]] = {}
     for result in json.loads(path.read_text()).get("results", []):
         unique_id = result.get("unique_id")
-        if str(unique_id).startswith("exposure."):
-            continue  # a dashboard dbt lists as `no-op`: nothing is built or tested
+        if str(unique_id).startswith(("exposure.", "operation.")):
+            continue  # a dashboard dbt lists as `no-op`, the on-run-start hook: not built
         status = str(result.get("status"))
         status = statuses.get(status, status)
         counts[status] += 1
