@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -102,5 +103,12 @@ def main(
     )
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # An exception, so that subprocess.run() kills the dbt it waits for (its transactions roll
+    # back) and the lock is released only after that: a stopped build leaves no dbt behind.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())
