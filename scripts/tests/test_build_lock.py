@@ -384,8 +384,9 @@ def test_the_first_build_of_a_fresh_warehouse_passes(
 
 # ---- a seeded concurrency soak --------------------------------------------------------------
 
-SOAK_ROUNDS = 3
-SOAK_SEED = 20261205
+# A longer soak by hand: FXA_SOAK_ROUNDS=20 FXA_SOAK_SEED=7 pytest -k soak -s
+SOAK_ROUNDS = int(os.environ.get("FXA_SOAK_ROUNDS", "3"))
+SOAK_SEED = int(os.environ.get("FXA_SOAK_SEED", "20261205"))
 
 
 class _InProcessBuild(threading.Thread):
