@@ -439,15 +439,19 @@ def soak_round(
     for name, start in starts:
         started.append((name, start()))
         time.sleep(rng.uniform(0, 0.5))  # varies the interleaving; no outcome relies on it
-    for name, handle in started:
+    failed = []
+    for name, handle in started:  # every one waited for, before anything is asserted
         if isinstance(handle, _InProcessBuild):
             handle.join()
             status, output = handle.outcome
         else:
             output, _ = handle.communicate(timeout=600)
             status = handle.returncode
-        assert status == 0, f"{name} exited {status}:\n{output[-4000:]}"
-    return [name for name, _ in started]
+        if status != 0:
+            failed.append(f"{name} exited {status}:\n{output[-4000:]}")
+    order = [name for name, _ in started]
+    assert not failed, f"order {' -> '.join(order)}:\n" + "\n".join(failed)
+    return order
 
 
 @pytest.mark.postgres
