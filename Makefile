@@ -50,12 +50,18 @@ demo: export FXA_DUCKDB_PATH := $(DEMO_DB)
 demo: $(STAMP) ## generate 5 weeks of sample logs, load them, dbt build on DuckDB, KPI summary and report
 	$(PY) scripts/generate_events.py --out $(DEMO_LOGS) --days $(DEMO_DAYS) \
 		--flows-per-day $(DEMO_FLOWS_PER_DAY)
-	new_db=$$([ -e "$(DEMO_DB)" ] || echo yes); \
-	$(PY) scripts/load_events.py --target duckdb $(DEMO_LOGS); \
-	if [ -n "$$new_db" ]; then $(DBT) seed --target duckdb && $(DBT) run --empty --target duckdb; fi; \
-	$(DBT) build --target duckdb
+	$(PY) scripts/load_events.py --target duckdb $(DEMO_LOGS)
+	$(PY) scripts/build.py --target duckdb
 	$(PY) scripts/kpi_summary.py --database $(DEMO_DB)
 	$(PY) scripts/report.py --target duckdb
+
+# `make build`: dbt build under the build lock (scripts/build.py): one build at a time per
+# warehouse and no load committed during it; `dbt seed` and `dbt run --empty` first on a fresh
+# warehouse. WAIT=<seconds> a running build is waited for (default 600; 0: stop at once, exit
+# 75); ARGS go to dbt build as they are.
+.PHONY: build
+build: $(STAMP) ## dbt build under the build lock (seeds and empty models first on a fresh warehouse) [TARGET= WAIT= ARGS=]
+	$(PY) scripts/build.py $(if $(TARGET),--target $(TARGET)) $(if $(WAIT),--wait $(WAIT)) $(ARGS)
 
 .PHONY: report
 report: $(STAMP) ## KPI report: one static HTML file (inline SVG charts) in artifacts/ [TARGET=]

@@ -10,9 +10,10 @@ Steps, stopping at the first that fails:
                run: the others are built, the failed ones are named and the run exits 1;
 2. `freshness` dbt source freshness (the raw tables' `loaded_at` against the sources' limits;
                `--vars` applies, the limits are vars);
-3. `build`     dbt build --exclude-resource-type unit_test (models, snapshots, seeds and data
-               tests; unit tests are CI's job and need no production data), plus
-               `--full-refresh`, `--vars` and `--select` when given.
+3. `build`     scripts/build.py --exclude-resource-type unit_test: dbt build (models, snapshots,
+               seeds and data tests; unit tests are CI's job and need no production data)
+               under the build lock (it waits for a running build; exit 75 if that does not
+               end in time), plus `--full-refresh`, `--vars` and `--select` when given.
 
 dbt runs without colours and writes its artifacts to one folder, the target path
 (`--target-path`, else $DBT_TARGET_PATH, else <project>/target); the summary reads
@@ -381,8 +382,8 @@ def read_results(path: Path, statuses: Mapping[str, str] | None = None) -> Resul
     names: dict[str, list[str]] = {}
     for result in json.loads(path.read_text()).get("results", []):
         unique_id = result.get("unique_id")
-        if str(unique_id).startswith("exposure."):
-            continue  # a dashboard dbt lists as `no-op`: nothing is built or tested
+        if str(unique_id).startswith(("exposure.", "operation.")):
+            continue  # a dashboard dbt lists as `no-op`, the on-run-start hook: not built
         status = str(result.get("status"))
         status = statuses.get(status, status)
         counts[status] += 1
@@ -481,7 +482,10 @@ def steps(target: str, logs: Path, options: DbtOptions = NO_OPTIONS) -> list[tup
     dbt = _tool("dbt")
     loader = str(PROJECT_ROOT / "scripts" / "load_events.py")
     vars_args = ["--vars", options.vars] if options.vars else []
-    build = [dbt, "build", "--target", target, "--exclude-resource-type", "unit_test"]
+    # dbt build under the build lock (scripts/build.py): waits for a running build, bootstraps
+    # a fresh warehouse; its other arguments go to dbt build.
+    builder = str(PROJECT_ROOT / "scripts" / "build.py")
+    build = [sys.executable, builder, "--target", target, "--exclude-resource-type", "unit_test"]
     build += ["--full-refresh"] if options.full_refresh else []
     build += vars_args
     build += ["--select", options.select] if options.select else []

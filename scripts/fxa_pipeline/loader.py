@@ -295,11 +295,13 @@ class Loader:
         if blank:
             return self._empty(name, sha256)
         started = time.monotonic()
-        loaded_at = utc_now()
         try:
             # The ledger is read inside the file's transaction (Postgres: after the loader
-            # lock), so two loaders never both load the same file.
+            # lock), so two loaders never both load the same file. The load time is taken
+            # after the lock too, later than any committed (Sink.stamp): commit order is
+            # load-time order, so a build's watermark never passes a file committed later.
             self.sink.begin()
+            loaded_at = self.sink.stamp()
             with interrupts.stoppable_work():
                 counts = self._load_in_transaction(path, name, sha256, loaded_at)
             if counts is None:  # already loaded
@@ -425,9 +427,9 @@ class Loader:
 
     def unload_file(self, name: str) -> RemovedRows | None:
         """Remove one file's rows, rejects and ledger row in one transaction, after recording
-        the retractions of its event rows (stamped now)."""
+        the retractions of its event rows (stamped when the lock is taken, Sink.stamp)."""
         try:
-            removed = self.sink.unload_file(name, utc_now())
+            removed = self.sink.unload_file(name)  # stamped once the lock is taken
         except BaseException as error:
             stop = interrupts.as_interruption(error)
             if stop is not None:

@@ -200,9 +200,19 @@ POSTGRES_INDEXES: dict[str, str] = {
 }
 
 
+# Redshift has no advisory locks: the build lock is a LOCK of this empty table, held by the
+# build's open transaction and taken by the loader before each COMMIT (fxa_pipeline/build_lock.py).
+REDSHIFT_BUILD_LOCK_TABLE = f"{quote(RAW_SCHEMA)}.build_lock"
+REDSHIFT_BUILD_LOCK_DDL = (
+    f"create table if not exists {REDSHIFT_BUILD_LOCK_TABLE} (holder varchar(256)) diststyle all"
+)
+
+
 def create_all_sql(dialect: Dialect) -> list[str]:
     statements = [f"create schema if not exists {quote(RAW_SCHEMA)}"]
     statements += [create_table_sql(table, dialect) for table in RAW_TABLES]
+    if dialect == "redshift":
+        statements.append(REDSHIFT_BUILD_LOCK_DDL)
     if dialect == "postgres":
         statements += [
             f"create index if not exists {table}_{column}_idx"

@@ -443,6 +443,11 @@ def _remove_files(
 # two of them never both pass the ledger check for the same file and load it twice.
 LOCK_SQL = f"lock {qualified('load_ledger')}"
 
+# Taken last, just before COMMIT: waits while a build holds the build lock (its open
+# transaction's LOCK of this table, fxa_pipeline/build_lock.py), so that no file is committed
+# while a build reads the raw tables.
+BUILD_GATE_SQL = f"lock {qualified('build_lock')}"
+
 
 class Cursor(Protocol):
     def execute(self, operation: str, parameters: Sequence[object] = ..., /) -> Any: ...
@@ -489,6 +494,7 @@ def run_file_transaction(
                 interrupts.check()
                 cursor.execute(copy_sql(table, settings))
             cursor.execute(ledger_insert_sql(), values)
+        _wait_for_build(cursor)
         interrupts.check()  # the last moment the file can still be rolled back
         connection.commit()
     except BaseException:
@@ -501,6 +507,13 @@ def _lock(cursor: Any) -> None:
     wait at once (nothing is written yet)."""
     with interrupts.interruptible_wait():
         cursor.execute(LOCK_SQL)
+
+
+def _wait_for_build(cursor: Any) -> None:
+    """`BUILD_GATE_SQL`: a running build may hold it for as long as it builds; a signal
+    stops the wait (the transaction is rolled back)."""
+    with interrupts.interruptible_wait():
+        cursor.execute(BUILD_GATE_SQL)
 
 
 def run_unload_transaction(
@@ -526,6 +539,7 @@ def run_unload_transaction(
         if not in_ledger:
             connection.rollback()
             return None
+        _wait_for_build(cursor)
         interrupts.check()  # the last moment the unload can still be rolled back
         connection.commit()
     except BaseException:

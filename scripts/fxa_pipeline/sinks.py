@@ -12,9 +12,15 @@ A sink then receives, inside one transaction per file:
   Postgres `COPY`, Redshift gzip CSV parts staged to S3 and `COPY`
   (fxa_pipeline/redshift_copy.py);
 - `write_ledger(row)`: the file's ledger row, last;
-- `commit()` or `rollback()`.
+- `commit()` or `rollback()` (Postgres: the commit first waits while a build holds the build
+  lock, fxa_pipeline/build_lock.py).
 
-`unload_file(name, retracted_at)` runs a whole unload (`--unload`) in one transaction of its
+`stamp()`, inside the transaction (after the loader lock): the file's `loaded_at` (or an
+unload's `retracted_at`): the database's clock where there is one, and later than every stamp
+already committed, so that commit order is stamp order and no build's watermark can pass a file
+committed after it.
+
+`unload_file(name)` runs a whole unload (`--unload`) in one transaction of its
 own: the same removal as `delete_files`, only when the ledger has the name.
 
 `open_sink(target, read_only=True)` opens the target for reading only (`--status`): `query(sql)`
@@ -30,14 +36,14 @@ import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow.csv
 
-from fxa_pipeline import interrupts, redshift_copy
+from fxa_pipeline import build_lock, interrupts, redshift_copy
 from fxa_pipeline.raw_schema import (
     RAW_SCHEMA,
     RAW_TABLES,
@@ -68,6 +74,28 @@ class LedgerEntry:
 
 # Rows a removal deleted, by table (flow_events, activity_events, rejected_lines, load_ledger).
 RemovedRows = dict[str, int]
+
+
+# The latest stamps committed: ledger load times and retraction times (stamp()).
+_LATEST_STAMPS_SQL = " union all ".join(
+    f"select max({column}) from {_RAW}.{table}"
+    for table, column in (
+        ("load_ledger", "loaded_at"),
+        ("retracted_flow_events", "retracted_at"),
+        ("retracted_activity_events", "retracted_at"),
+    )
+)
+_STAMP_STEP = timedelta(microseconds=1)
+
+
+def later_stamp(now: datetime, committed: list[datetime | None]) -> datetime:
+    """`now`, or 1 µs after the latest committed stamp when that is not earlier."""
+    latest = max((stamp for stamp in committed if stamp is not None), default=None)
+    return now if latest is None or now > latest else latest + _STAMP_STEP
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SinkError(RuntimeError):
@@ -131,17 +159,34 @@ class Sink(ABC):
     @abstractmethod
     def begin(self) -> None: ...
 
+    def stamp(self) -> datetime:
+        """Inside the transaction, after begin() (the loader lock): a load or retraction time
+        (UTC, no time zone) later than every one committed. DuckDB: the local clock (the file
+        lock serializes writers)."""
+        committed = [row[0] for row in self._rows(_LATEST_STAMPS_SQL)]
+        return later_stamp(self._clock(), committed)
+
+    def _clock(self) -> datetime:
+        return _utc_now()
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
     @abstractmethod
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         """Inside the file's transaction: retract, then delete, these files' rows."""
 
-    def unload_file(self, file_name: str, retracted_at: datetime) -> RemovedRows | None:
+    def unload_file(
+        self, file_name: str, retracted_at: datetime | None = None
+    ) -> RemovedRows | None:
         """In one transaction of its own: when the ledger has `file_name`, record the
-        retractions of its event rows and delete its rows, rejects and ledger row(s); the rows
-        deleted per table. None, and nothing changed, when the file is not in the ledger."""
+        retractions of its event rows (stamped `retracted_at`, default `stamp()` once the lock
+        is taken) and delete its rows, rejects and ledger row(s); the rows deleted per table.
+        None, and nothing changed, when the file is not in the ledger."""
         try:
             self.begin()
             with interrupts.stoppable_work():
+                retracted_at = retracted_at or self.stamp()
                 loaded = bool(self.ledger_entries(file_name, None))
                 if loaded:  # remembered first: the record reads the ledger row
                     self._record_unload(file_name, retracted_at)
@@ -252,6 +297,9 @@ class DuckDBSink(Sink):
     def begin(self) -> None:
         self._con.execute("begin transaction")
 
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql).fetchall()
+
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
@@ -355,6 +403,16 @@ class PostgresSink(Sink):
         with self._conn.cursor() as cursor:
             self._lock(cursor)
 
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+    def _clock(self) -> datetime:
+        # The server's clock, as the raw tables store times: UTC without a time zone.
+        ((now,),) = self._rows("select clock_timestamp() at time zone 'UTC'")
+        return now
+
     @staticmethod
     def _lock(cursor: Any) -> None:
         """The loader lock, for the transaction. Another loader may hold it for as long as it
@@ -401,6 +459,8 @@ class PostgresSink(Sink):
             )
 
     def commit(self) -> None:
+        with self._conn.cursor() as cursor:  # never while a build reads the raw tables
+            build_lock.wait_for_build(cursor)
         self._conn.commit()
         self._committed |= self._appended
         self._appended = set()
@@ -573,10 +633,19 @@ class RedshiftSink(Sink):
         finally:
             self._load = None
 
-    def unload_file(self, file_name: str, retracted_at: datetime) -> RemovedRows | None:
+    def unload_file(
+        self, file_name: str, retracted_at: datetime | None = None
+    ) -> RemovedRows | None:
         # Nothing to stage: the lock, the ledger check and the removal in one transaction.
+        # (The stamp is the local clock: Redshift's loaded_at is written into the staged rows
+        # before the loader lock is taken.)
         self._discard()
-        return redshift_copy.run_unload_transaction(self._conn, file_name, retracted_at)
+        return redshift_copy.run_unload_transaction(
+            self._conn, file_name, retracted_at or _utc_now()
+        )
+
+    def stamp(self) -> datetime:
+        return _utc_now()
 
     def _discard(self) -> None:
         if self._load is not None:

@@ -186,6 +186,7 @@ LONGEST_FIRST = (
     "test_incremental_scenarios.py",
     "test_bench_pipeline.py",
     "test_sampled_retention_order.py",
+    "test_build_lock.py",
 )
 
 

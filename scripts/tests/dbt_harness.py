@@ -346,6 +346,38 @@ class Warehouse:
             status = run_loader(*paths, target=self.target, force=force, unload=unload)
         return status, output.getvalue()
 
+    def loader_process(self, *paths: Path, unload: bool = False) -> subprocess.Popen[str]:
+        """scripts/load_events.py in a process of its own (running beside this one: a build,
+        other loaders), started; its output piped. The caller waits for it."""
+        argv = [sys.executable, str(SCRIPTS / "load_events.py"), "--target", self.target]
+        argv += ["--unload"] if unload else []
+        argv += [str(path) for path in paths]
+        return subprocess.Popen(
+            argv,
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def build_status(
+        self, *args: str, wait: float = 0.0, messages: io.StringIO | None = None
+    ) -> tuple[int, str]:
+        """scripts/build.py's main() (the build lock, a fresh warehouse's bootstrap, dbt build)
+        with dbt in this process: (exit status, the lock's messages, also written to
+        `messages` as they come). `args` go to build.py."""
+        import build
+
+        messages = messages or io.StringIO()
+
+        def dbt(argv: Sequence[str]) -> int:
+            return 0 if self.dbt_result(*argv).success else 1
+
+        with self._environment():
+            argv = ["--target", self.target, "--wait", str(wait), *args]
+            status = build.main(argv, dbt=dbt, err=messages)
+        return status, messages.getvalue()
+
     def create_raw_tables(self) -> None:
         """The loader's raw schema, empty (what a first load creates), so dbt can run first."""
         from fxa_pipeline.raw_schema import create_all_sql

@@ -83,8 +83,8 @@ def test_all_steps_ok(setup, capsys):
     assert [stub.step_name(c) for c in stub.calls] == ["load", "freshness", "build"]
     assert stub.calls[0][-3:] == ["--target", "postgres", str(setup[0])]
     assert stub.calls[1][-4:] == ["source", "freshness", "--target", "postgres"]
-    assert stub.calls[2][-5:] == [
-        "build",
+    assert stub.calls[2][1].endswith("scripts/build.py")  # dbt build under the build lock
+    assert stub.calls[2][-4:] == [
         "--target",
         "postgres",
         "--exclude-resource-type",

@@ -144,7 +144,11 @@ def test_make_daily_summary_target_path_options_and_no_escape_codes(tmp_path):
 
     # the summary's counts are those of the run_results.json in DBT_TARGET_PATH
     run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
-    statuses = [entry["status"] for entry in run_results["results"]]
+    statuses = [
+        entry["status"]
+        for entry in run_results["results"]
+        if not entry["unique_id"].startswith("operation.")  # the on-run-start hook
+    ]
     assert len(statuses) >= 12  # 3 models, their data tests and the source's
     assert f"| build {statuses.count('success') + statuses.count('pass')} ok, " in summary
     assert f", {statuses.count('skipped')} skipped |" in summary
@@ -153,7 +157,9 @@ def test_make_daily_summary_target_path_options_and_no_escape_codes(tmp_path):
 
     log_text = daily_log.read_text()
     assert "Done. PASS=" in log_text and ERROR_TEST in log_text
-    build_command = next(line for line in log_text.splitlines() if " build --target duckdb" in line)
+    build_command = next(
+        line for line in log_text.splitlines() if "build.py --target duckdb" in line
+    )
     assert f"DBT_TARGET_PATH={tmp_path / 'target'}" in build_command
     assert build_command.endswith(
         "--full-refresh --vars '{raw_rejected_share_limit: 0, retention_reference_date: "
@@ -179,7 +185,8 @@ def write_run_results(target: Path, results: list[dict[str, str]]) -> None:
 
 
 def test_the_summary_names_warned_and_failed_results_from_run_results(tmp_path, capsys):
-    """Names by status, sorted; sources as `source.table`; exposures (no-op) not counted."""
+    """Names by status, sorted; sources as `source.table`; exposures (no-op) and the
+    on-run-start hook not counted."""
     logs = write_logs(tmp_path / "logs")
     target = tmp_path / "target"
     target.mkdir()
@@ -187,7 +194,7 @@ def test_the_summary_names_warned_and_failed_results_from_run_results(tmp_path, 
 
     def runner(argv, log):
         calls.append(list(argv))
-        if "build" in argv:
+        if any(arg.endswith("build.py") for arg in argv):
             write_run_results(
                 target,
                 [
@@ -198,6 +205,10 @@ def test_the_summary_names_warned_and_failed_results_from_run_results(tmp_path, 
                     {"unique_id": "model.fxa_metrics.a_model", "status": "error"},
                     {"unique_id": "model.fxa_metrics.downstream", "status": "skipped"},
                     {"unique_id": "exposure.fxa_metrics.some_dashboard", "status": "no-op"},
+                    {
+                        "unique_id": "operation.fxa_metrics.fxa_metrics-on-run-start-0",
+                        "status": "success",
+                    },
                 ],
             )
             return 1
@@ -249,8 +260,8 @@ def test_options_reach_the_dbt_commands(tmp_path):
         "--vars",
         "{a: 1}",
     ]
-    assert steps["build"][1:] == [
-        "build",
+    assert steps["build"][1].endswith("scripts/build.py")
+    assert steps["build"][2:] == [
         "--target",
         "postgres",
         "--exclude-resource-type",

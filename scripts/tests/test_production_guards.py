@@ -92,7 +92,9 @@ def _dbt(
     env = {**base_environment(), "FXA_DUCKDB_PATH": str(db), **(env or {})}
     result = Warehouse("duckdb", env, tmp).dbt_result(*args)
     results = getattr(result.result, "results", None) or []
-    return bool(result.success), {r.node.name: r for r in results}
+    # (the project's on-run-start hook, macros/build_lock.sql, is a result too: not a node)
+    nodes = [r for r in results if r.node.resource_type != "operation"]
+    return bool(result.success), {r.node.name: r for r in nodes}
 
 
 def _guard_results(

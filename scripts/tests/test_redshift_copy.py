@@ -214,7 +214,12 @@ def test_copy_sql_is_exactly_as_documented():
 @pytest.mark.parametrize("table", ["flow_events", "activity_events", "rejected_lines"])
 def test_generated_sql_parses_as_redshift(table):
     s = rc.CopySettings(rc.S3Location(BUCKET, ""), ROLE)
-    statements = [rc.copy_sql(staged(table), s), rc.ledger_insert_sql(), rc.LOCK_SQL]
+    statements = [
+        rc.copy_sql(staged(table), s),
+        rc.ledger_insert_sql(),
+        rc.LOCK_SQL,
+        rc.BUILD_GATE_SQL,
+    ]
     removal = [statement.sql for statement in file_removal_sql(2)]
     assert len(removal) == 6
     unload = [unload_record_sql().sql, unloaded_at_sql()]
@@ -463,6 +468,7 @@ def test_file_load_is_one_transaction(s3):
         'insert into "raw"."load_ledger" ("file_name", "file_sha256", "lines", "loaded", '
         '"rejected", "ignored", "loaded_at") values (%s, %s, %s, %s, %s, %s, %s) '
         f"{ledger_values}",
+        'lock "raw"."build_lock"',  # waits while a build runs
         "COMMIT",
     ]
     # the staged objects are gone once the transaction is over
@@ -535,19 +541,20 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert summary.loaded_files == 1, err.getvalue()
 
     creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
-    assert len(creates) == 8  # schema + 7 raw tables, Redshift DDL
+    assert len(creates) == 9  # schema + 7 raw tables + the build lock's table, Redshift DDL
     assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
     body = [line for line in connection.log if not line.startswith(("create", "select"))]
     assert body[0] == "COMMIT"  # ensure_schema
     assert body[1] == "ROLLBACK"  # the ledger look-up's read-only transaction
     assert body[2] == "ROLLBACK"  # the look-up of an unload of the file's name
     assert body[3] == 'lock "raw"."load_ledger"'
-    assert [line.split(" (")[0] for line in body[4:-2]] == [
+    assert [line.split(" (")[0] for line in body[4:-3]] == [
         'copy "raw"."flow_events"',
         'copy "raw"."activity_events"',
         'copy "raw"."rejected_lines"',
     ]
-    assert body[-2].startswith('insert into "raw"."load_ledger"')
+    assert body[-3].startswith('insert into "raw"."load_ledger"')
+    assert body[-2] == 'lock "raw"."build_lock"'  # waits while a build runs
     assert body[-1] == "COMMIT"
 
     staged = _staged_rows(raw, connection)
@@ -566,7 +573,7 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert UID_A not in staged_text and "Mozilla" not in staged_text
     assert HmacKey.from_environment().hexdigest(UID_A) in staged_text  # type: ignore[union-attr]
 
-    _, ledger_params = connection.statements[-1]
+    _, ledger_params = connection.statements[-2]  # before the build gate
     assert ledger_params is not None
     assert ledger_params[0] == str(path.resolve())
     assert ledger_params[2:6] == list(
@@ -624,7 +631,7 @@ def _redshift_loader(s3, connection: FakeConnection, **options):
 def _transaction(connection: FakeConnection) -> list[tuple[str, list[object] | None]]:
     """The statements of the last transaction (from the lock on)."""
     statements = connection.statements
-    start = max(i for i, (sql, _) in enumerate(statements) if sql.startswith("lock "))
+    start = max(i for i, (sql, _) in enumerate(statements) if sql == rc.LOCK_SQL)
     return statements[start:]
 
 
@@ -651,8 +658,9 @@ def test_redshift_force_reload_retracts_then_deletes_then_copies(s3, tmp_path: P
         'copy "raw"."flow_events"',
         'copy "raw"."activity_events"',
         'insert into "raw"."load_ledger"',
+        'lock "raw"."build_lock"',  # waits while a build runs
     ]
-    ledger_params = statements[-1][1]
+    ledger_params = statements[-2][1]
     assert ledger_params is not None
     loaded_at = ledger_params[6]
     for sql, params in statements[1:3]:
@@ -684,6 +692,7 @@ def test_redshift_unload_is_one_transaction_without_staging(s3, tmp_path: Path, 
         'delete from "raw"."activity_events"',
         'delete from "raw"."rejected_lines"',
         'delete from "raw"."load_ledger"',
+        'lock "raw"."build_lock"',  # waits while a build runs
     ]
     stamp = statements[2][1][0]  # type: ignore[index]
     assert isinstance(stamp, dt.datetime) and stamp.tzinfo is None
