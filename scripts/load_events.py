@@ -29,6 +29,7 @@ after SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -36,9 +37,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fxa_pipeline import interrupts, reading, status
-from fxa_pipeline.loader import Loader, interruption_message, iter_files, iter_unload_names
-from fxa_pipeline.sinks import SinkError, open_sink
+from fxa_pipeline import failures, interrupts, reading, status
+from fxa_pipeline.loader import (
+    Loader,
+    RunSummary,
+    interruption_message,
+    iter_files,
+    iter_unload_names,
+)
+from fxa_pipeline.sinks import Sink, SinkError, open_sink
 from fxa_pipeline.targets import (
     TARGET_NAMES,
     DuckDBTarget,
@@ -166,11 +173,13 @@ def _run(args: argparse.Namespace) -> int:
     chunk_mb = _environment_number("FXA_LOADER_CHUNK_MB")
     chunk_bytes = int(chunk_mb * 1024 * 1024) if chunk_mb else reading.DEFAULT_CHUNK_BYTES
     try:
+        target = resolve_target(args.target)
         with interrupts.interruptible_wait():  # connecting: nothing is written yet
-            sink = open_sink(resolve_target(args.target))
+            sink = open_sink(target)
     except (SinkError, NotImplementedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    where = describe(target)
     try:
         loader = Loader(
             sink,
@@ -178,11 +187,38 @@ def _run(args: argparse.Namespace) -> int:
             force=args.force,
             chunk_bytes=chunk_bytes,
             progress_seconds=_environment_number("FXA_LOADER_PROGRESS_SECONDS"),
+            where=where,
         )
         run = loader.unload_paths if args.unload else loader.load_paths
         summary = run(args.paths)
-    finally:
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sink.close()
+        raise
+    return _close(sink, summary, where, "unloaded" if args.unload else "committed")
+
+
+def _close(sink: Sink, summary: RunSummary, where: str, verb: str) -> int:
+    """Close the sink (DuckDB: the checkpoint; Postgres: ANALYZE of the tables written); the
+    run's exit status, a failure there included (reported on one line)."""
+    try:
         sink.close()
+    except KeyboardInterrupt as error:  # waiting for the loader lock to ANALYZE
+        if summary.interrupted is not None:
+            return summary.exit_code
+        stop = interrupts.as_interruption(error) or interrupts.Interrupted(signal.SIGINT)
+        print(interruption_message(stop, summary.committed, 0, verb), file=sys.stderr)
+        return stop.exit_code
+    except Exception as error:
+        if summary.stopped is not None or summary.interrupted is not None:
+            return summary.exit_code  # the cause is reported already
+        failure = failures.run_wide(error, where)
+        text = str(error) if isinstance(error, SinkError) else failures.one_line(error)
+        if failure is None:
+            print(f"warning: closing {where}: {text}", file=sys.stderr)
+            return summary.exit_code
+        print(f"error: {failure.kind}: {text}", file=sys.stderr)
+        return failures.RUN_STOPPED_EXIT
     return summary.exit_code
 
 

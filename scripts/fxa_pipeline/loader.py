@@ -29,7 +29,8 @@ from typing import TextIO, TypeVar
 import duckdb
 import pyarrow as pa
 
-from fxa_pipeline import interrupts, normalise, reading
+from fxa_pipeline import failures, interrupts, normalise, reading
+from fxa_pipeline.failures import RunStopped
 from fxa_pipeline.interrupts import Interrupted
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
 from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, LedgerRow
@@ -106,12 +107,15 @@ class RunSummary:
     removed_rows: int = 0
     committed: list[str] = field(default_factory=list)  # files this run loaded or unloaded
     interrupted: Interrupted | None = None  # the signal that stopped the run
-    not_started: int = 0  # files the run did not get to because of it
+    stopped: RunStopped | None = None  # the run-wide failure that stopped it (failures.py)
+    not_started: int = 0  # files the run did not get to because of either
 
     @property
     def exit_code(self) -> int:
         if self.interrupted is not None:
             return self.interrupted.exit_code
+        if self.stopped is not None:
+            return failures.RUN_STOPPED_EXIT
         if self.missing_key:
             return 2
         return 1 if self.failed_files or self.not_loaded_files else 0
@@ -226,8 +230,10 @@ class Loader:
         progress_seconds: float | None = None,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        where: str = "the target",
     ) -> None:
         self.sink = sink
+        self.where = where  # the target, as messages name it
         self.key = key
         self.force = force
         self.chunk_bytes = chunk_bytes
@@ -252,6 +258,7 @@ class Loader:
         )
         self.out.flush()
         self._report_interruption("committed")
+        self._report_stop()
         return summary
 
     def _each(self, items: Sequence[_Item], work: Callable[[_Item], object]) -> None:
@@ -268,10 +275,19 @@ class Loader:
             interrupts.check()  # a signal during the last item's commit: still reported
         except BaseException as error:
             stop = interrupts.as_interruption(error)
-            if stop is None:
+            if stop is not None:
+                self.summary.interrupted = stop
+                self.summary.not_started = len(items) - done - (stop.rolled_back is not None)
+                return
+            if not isinstance(error, Exception):
                 raise
-            self.summary.interrupted = stop
-            self.summary.not_started = len(items) - done - (stop.rolled_back is not None)
+            # A run-wide failure (a file's, or one outside any file: preparing the raw tables,
+            # reading the ledger): no other file is started.
+            stopped = error if isinstance(error, RunStopped) else None
+            if stopped is None:
+                stopped = RunStopped(failures.unexpected(error, self.where))
+            self.summary.stopped = stopped
+            self.summary.not_started = len(items) - done - (stopped.file is not None)
 
     def _report_interruption(self, verb: str) -> None:
         summary = self.summary
@@ -281,6 +297,15 @@ class Loader:
             summary.interrupted, summary.committed, summary.not_started, verb
         )
         self.err.write(message + "\n")
+        self.err.flush()
+
+    def _report_stop(self) -> None:
+        stopped = self.summary.stopped
+        if stopped is None:
+            return
+        committed = len(self.summary.committed)
+        message = failures.stop_message(stopped, committed, self.summary.not_started)
+        self.err.write(f"error: {message}\n")
         self.err.flush()
 
     def load_file(self, path: Path) -> FileCounts | None:
@@ -307,8 +332,8 @@ class Loader:
             interrupts.check()  # the last moment the file can still be rolled back
             self.sink.commit()
         except BaseException as error:
-            self._rollback()
-            return self._rolled_back(name, sha256, error)
+            rollback_failed = self._rollback()
+            return self._rolled_back(name, sha256, error, rollback_failed)
         self.summary.committed.append(name)
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
@@ -358,13 +383,19 @@ class Loader:
         )
         return counts
 
-    def _rolled_back(self, name: str, sha256: str, error: BaseException) -> None:
+    def _rolled_back(
+        self, name: str, sha256: str, error: BaseException, rollback_failed: bool = False
+    ) -> None:
         """Report a file whose transaction `error` rolled back; raise when it was a signal
-        (`Interrupted`, naming the file) or not an error at all."""
+        (`Interrupted`, naming the file), a run-wide failure (`RunStopped`, naming it) or not
+        an error at all. Otherwise the next file starts clean: a new parsing engine (no temp
+        table, registration or unfinished result of this file is left in it)."""
         stop = interrupts.as_interruption(error)
         if stop is not None:
             stop.rolled_back = name
             raise stop
+        self._stop_if_run_wide(error, name, rollback_failed)
+        self.sink.reset_engine()
         if isinstance(error, MissingKeyError):
             self.summary.missing_key = True
             return self._failed(name, str(error))
@@ -373,10 +404,19 @@ class Loader:
         if isinstance(error, NotALogError | reading.FileReadError | OSError):
             return self._failed(name, str(error))
         if isinstance(error, Exception):
-            # A database error (disk full, connection lost, ...): this file is rolled back,
-            # the others still get their chance.
-            return self._failed(name, f"{type(error).__name__}: {error}")
+            # A database error of this file only (a run-wide one raised RunStopped above).
+            return self._failed(name, failures.one_line(failures.first_error(error)))
         raise error
+
+    def _stop_if_run_wide(self, error: BaseException, name: str, rollback_failed: bool) -> None:
+        """Raise `RunStopped` when `error` (or a failed rollback after it) affects the whole
+        run: the disk is full, the connection is lost, the database cannot be written."""
+        if not isinstance(error, Exception):
+            return
+        broken = rollback_failed or self.sink.broken
+        failure = failures.run_wide(error, self.where, connection_broken=broken)
+        if failure is not None:
+            raise RunStopped(failure, name) from error
 
     def _failed(self, name: str, message: str) -> None:
         self.err.write(f"error: {name}: {message}\n")
@@ -411,6 +451,7 @@ class Loader:
         )
         self.out.flush()
         self._report_interruption("unloaded")
+        self._report_stop()
         return summary
 
     def unload_file(self, name: str) -> RemovedRows | None:
@@ -425,7 +466,10 @@ class Loader:
                 raise stop from None
             if not isinstance(error, Exception):
                 raise
-            return self._failed(name, f"{type(error).__name__}: {error}; nothing was removed")
+            self._stop_if_run_wide(error, name, rollback_failed=False)
+            self.sink.reset_engine()
+            cause = failures.one_line(failures.first_error(error))
+            return self._failed(name, f"{cause}; nothing was removed")
         if removed is None:
             self.err.write(
                 f"error: {name}: not loaded (raw.load_ledger has no file of this name); "
@@ -450,11 +494,15 @@ class Loader:
         self.summary.unloaded_files += 1
         return removed
 
-    def _rollback(self) -> None:
+    def _rollback(self) -> bool:
+        """Roll the file's transaction back; True when that failed (the connection's state is
+        then unknown: the run stops, naming the error that came first)."""
         try:
             self.sink.rollback()
-        except Exception as error:  # the connection may be gone; report, do not mask
-            self.err.write(f"warning: rollback failed ({type(error).__name__}: {error})\n")
+        except Exception as error:
+            # DuckDB ends a transaction whose COMMIT failed: nothing is left to roll back.
+            return "no transaction is active" not in str(error)
+        return False
 
     # ---- chunks ------------------------------------------------------------------------
     def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
@@ -553,10 +601,10 @@ class Loader:
         if self.key is None:
             with_uid = 0
             if file_format == "log":
-                (with_uid,) = engine.execute(
+                ((with_uid,),) = engine.execute(
                     "select count(*) from _fxa_parsed"
                     " where kind in ('flow', 'activity') and uid is not null"
-                ).fetchone() or (0,)
+                ).fetchall()
             # A rejected line with a uid field or a 32-hex run (a log line rejected from a
             # CSV export, a damaged line, a device id): refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
@@ -626,9 +674,9 @@ class Loader:
             engine.execute(normalise.csv_parse_sql(into="_fxa_other_format"))
         else:
             engine.execute(normalise.log_parse_sql(into="_fxa_other_format"))
-        (count,) = engine.execute(
+        ((count,),) = engine.execute(
             "select count(*) from _fxa_other_format where log_line"
-        ).fetchone() or (0,)
+        ).fetchall()
         engine.execute("drop table _fxa_other_format")
         return int(count)
 

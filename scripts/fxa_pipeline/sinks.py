@@ -25,9 +25,11 @@ S3 settings needed).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import socket
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,10 +112,25 @@ def _column_list(table: str) -> str:
 
 class Sink(ABC):
     dialect: Dialect
+    _engine: duckdb.DuckDBPyConnection
+    _engine_share = 1.0  # of the loader's DuckDB memory limit
 
     @property
-    @abstractmethod
-    def engine(self) -> duckdb.DuckDBPyConnection: ...
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        return self._engine
+
+    def reset_engine(self) -> None:
+        """A new parsing engine, after a failed file: nothing of that file (a temp table, a
+        registration, a result it left unfinished) reaches the next one."""
+        old = self._engine
+        self._engine = new_engine(memory_share=self._engine_share)
+        with contextlib.suppress(duckdb.Error):
+            old.close()
+
+    @property
+    def broken(self) -> bool:
+        """Whether the connection to the target is lost (Postgres)."""
+        return False
 
     @abstractmethod
     def ensure_schema(self) -> None: ...
@@ -186,6 +203,7 @@ def _ledger_values(row: LedgerRow) -> tuple[object, ...]:
 
 class DuckDBSink(Sink):
     dialect: Dialect = "duckdb"
+    _engine_share = 0.5
 
     def __init__(self, target: DuckDBTarget, *, read_only: bool = False) -> None:
         path = Path(target.path).expanduser()
@@ -210,11 +228,9 @@ class DuckDBSink(Sink):
         # transaction: temp tables replaced inside a transaction are kept until it ends, so a
         # file of a few GiB would hold every chunk's temp tables in memory (measured: 2.9 GiB
         # RSS for a 1.3 GiB file).
-        self._engine = new_engine(memory_share=0.5)
-
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
+        self._engine = new_engine(memory_share=self._engine_share)
+        self._path = target.path
+        self._read_only = read_only
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -258,7 +274,10 @@ class DuckDBSink(Sink):
                 f"insert into {_RAW}.{table} ({_column_list(table)}) select * from _fxa_append_rows"
             )
         finally:
-            self._con.unregister("_fxa_append_rows")
+            # after a failed insert this fails too ("transaction is aborted"): never let it
+            # replace the insert's error, which names the cause
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister("_fxa_append_rows")
 
     def write_ledger(self, row: LedgerRow) -> None:
         self._con.execute(
@@ -277,8 +296,24 @@ class DuckDBSink(Sink):
         return self._con.execute(sql).fetchall()
 
     def close(self) -> None:
-        self._engine.close()
-        self._con.close()
+        """Checkpoint (the committed files move from the `.wal` file into the database file),
+        then close. A checkpoint that fails (a full disk) is reported: the files committed are
+        safe in the `.wal` file, which the next process to open the database replays."""
+        try:
+            if not self._read_only:
+                self._con.execute("checkpoint")
+        except duckdb.Error as error:
+            raise SinkError(
+                f"the checkpoint of {self._path} failed ({' '.join(str(error).split())}): the "
+                f"files committed are safe in {self._path}.wal, which the next process to open "
+                "the database writes into it; free space on its disk, then run the loader again "
+                "(or dbt)"
+            ) from error
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self._engine.close()
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
 
 
 class PostgresSink(Sink):
@@ -291,7 +326,9 @@ class PostgresSink(Sink):
 
         self._psycopg = psycopg
         try:
-            self._conn = psycopg.connect(**target.conninfo(), autocommit=False)
+            self._conn = psycopg.connect(
+                **target.conninfo(), autocommit=False, application_name=application_name()
+            )
         except psycopg.Error as error:
             raise SinkError(
                 f"cannot connect to Postgres at {target.host}:{target.port} database "
@@ -303,10 +340,6 @@ class PostgresSink(Sink):
         # Tables appended to by the current file, and by committed files of this run.
         self._appended: set[str] = set()
         self._committed: set[str] = set()
-
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
 
     def ensure_schema(self) -> None:
         with self._conn.cursor() as cursor:
@@ -324,6 +357,10 @@ class PostgresSink(Sink):
             )
             rows = cursor.fetchall()
         return [LedgerEntry(name, sha) for name, sha in rows]
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._conn.broken or self._conn.closed)
 
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
@@ -397,12 +434,21 @@ class PostgresSink(Sink):
         `loaded_at` values above the histogram autovacuum last saw, so without them Postgres
         estimates the next incremental build's `loaded_at > watermark` at a row or two and may
         pick nested loops (measured: minutes instead of seconds for activity_events)."""
-        if not self._committed or self._conn.closed or interrupts.requested() is not None:
+        if not self._committed or self.broken or interrupts.requested() is not None:
             return  # interrupted: exit promptly; the next run that writes them analyzes them
         tables = ", ".join(f"{_RAW}.{table}" for table in sorted(self._committed))
-        with self._conn.cursor() as cursor:
-            cursor.execute(f"analyze {tables}")
-        self._conn.commit()
+        # Under the loader lock, like every other write of the raw tables: ANALYZE locks the
+        # tables one after the other, and another loader's schema DDL (ensure_schema) locks
+        # them in another order; outside the lock the two deadlocked.
+        try:
+            with self._conn.cursor() as cursor:
+                self._lock(cursor)
+                cursor.execute(f"analyze {tables}")
+            self._conn.commit()
+        except BaseException:
+            with contextlib.suppress(self._psycopg.Error):
+                self._conn.rollback()
+            raise
         self._committed = set()
 
 
@@ -466,10 +512,6 @@ class RedshiftSink(Sink):
                 "REDSHIFT_DATABASE)"
             ) from error
         return connection
-
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
 
     def ensure_schema(self) -> None:
         cursor = self._conn.cursor()
@@ -560,6 +602,12 @@ class RedshiftSink(Sink):
         self._discard()
         self._conn.close()
         self._engine.close()
+
+
+def application_name() -> str:
+    """How the loader's connection shows in Postgres' pg_stat_activity (and the server's log,
+    with %a in log_line_prefix): `fxa-metrics loader <host> pid <pid>`."""
+    return f"fxa-metrics loader {socket.gethostname()} pid {os.getpid()}"[:63]
 
 
 def open_sink(target: Target, *, read_only: bool = False) -> Sink:

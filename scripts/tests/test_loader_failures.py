@@ -1,0 +1,300 @@
+"""A failed file never poisons the next; a run-wide failure stops the run with one line naming
+its cause (docs/loader.md#failures).
+
+Per-file failures (a missing key for a file with uids, a broken file, a database error of that
+file only) roll the file back and the next file starts clean: a new parsing engine, a rolled
+back transaction. Run-wide failures (the disk is full, the connection is lost) stop the run at
+once: one line on stderr naming the first error (not the follow-on "transaction is aborted")
+and what to do, exit status 3, no file started after it. The faults are real where that is
+cheap (a full tmpfs under the DuckDB file, a Postgres backend terminated by a second
+connection) and injected at a known moment otherwise, always through the loader's own code.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write
+from dbt_harness import run_loader
+from fxa_pipeline import failures, sinks
+from test_formats import LOG_LINES
+
+TIME_MS = 1479834000000
+COUNTS = (
+    "select (select count(*) from raw.flow_events), (select count(*) from raw.activity_events),"
+    " (select count(*) from raw.load_ledger)"
+)
+
+
+def flow_lines(seed: int, count: int) -> str:
+    """`count` flow events (no uid): files that load without a key."""
+    return "\n".join(
+        json.dumps(
+            {
+                "Type": "flowEvent",
+                "Fields": {
+                    "event": "flow.begin",
+                    "flow_id": f"{seed:08x}{number:056x}",
+                    "time": TIME_MS + number,
+                    "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:60.0) Firefox/60.0",
+                },
+            }
+        )
+        for number in range(count)
+    )
+
+
+def ledger(query: Callable[[str], list[tuple]]) -> set[str]:
+    return {name for (name,) in query("select file_name from raw.load_ledger")}
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.strip()]
+
+
+# ---- per-file failures: the next file starts clean --------------------------------------------
+
+
+def test_missing_key_fails_only_the_file_with_uids(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch
+) -> None:
+    target, query = raw_warehouse
+    monkeypatch.delenv("FXA_METRICS_UID_HMAC_KEY")
+    with_uid = write(tmp_path / "in" / "a-with-uid.log", "\n".join(LOG_LINES))
+    no_uid = [
+        write(tmp_path / "in" / f"{c}-no-uid.log", flow_lines(seed, 3))
+        for seed, c in ((1, "b"), (2, "c"))
+    ]
+    assert load(tmp_path / "in", target=target) == 2
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [
+        f"error: {with_uid.resolve()}: this file holds uids (or runs of 32 hex characters in "
+        "rejected lines, HMACed like uids) and FXA_METRICS_UID_HMAC_KEY is not set, so they "
+        "cannot be HMACed; nothing of the file was written. Set FXA_METRICS_UID_HMAC_KEY to the "
+        "warehouse's uid HMAC key and rerun."
+    ]
+    assert "total: 2 files loaded, 0 skipped, 1 failed" in captured.out
+    assert ledger(query) == {str(path.resolve()) for path in no_uid}
+    assert query(COUNTS) == [(6, 0, 2)]
+
+
+def test_a_file_that_fails_mid_append_leaves_nothing_behind(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch
+) -> None:
+    """A database error of one file (not run-wide) while its rows stream out of the parsing
+    engine: the engine is left with an unfinished result; the next file gets a new one."""
+    target, query = raw_warehouse
+    sink_class = sinks.DuckDBSink if target == "duckdb" else sinks.PostgresSink
+    original = sink_class.append
+    calls: list[str] = []
+
+    def failing_append(self: sinks.Sink, table: str, sql: str) -> None:
+        calls.append(table)
+        if len(calls) == 1:
+            reader = self.engine.sql(sql).to_arrow_reader(batch_size=1)
+            reader.read_next_batch()  # a result half read, as a failed COPY leaves it
+            raise ValueError("a value the target refused (injected)")
+        original(self, table, sql)
+
+    monkeypatch.setattr(sink_class, "append", failing_append)
+    first = write(tmp_path / "in" / "a.log", flow_lines(1, 5))
+    second = write(tmp_path / "in" / "b.log", flow_lines(2, 5))
+    assert load(tmp_path / "in", target=target) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [
+        f"error: {first.resolve()}: ValueError: a value the target refused (injected)"
+    ]
+    assert ledger(query) == {str(second.resolve())}
+    assert query(COUNTS) == [(5, 0, 1)]
+
+
+def test_a_broken_file_fails_alone(tmp_path: Path, raw_warehouse, load, capsys) -> None:
+    target, query = raw_warehouse
+    broken = write(tmp_path / "in" / "a.log.gz", flow_lines(1, 400), compress=True)
+    broken.write_bytes(broken.read_bytes()[:-40])
+    good = write(tmp_path / "in" / "b.log", flow_lines(2, 4))
+    assert load(tmp_path / "in", target=target) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: {broken.resolve()}: the gzip stream is truncated")
+    assert ledger(query) == {str(good.resolve())}
+
+
+# ---- run-wide failures: one line, exit 3, nothing started after -------------------------------
+
+
+def _disk_full_error(target: str) -> Exception:
+    if target == "duckdb":
+        return duckdb.IOException(
+            'Could not write file "warehouse.duckdb.wal": No space left on device (injected)'
+        )
+    import psycopg.errors
+
+    return psycopg.errors.DiskFull(
+        'could not extend file "base/16384/16385": No space left on device (injected)'
+    )
+
+
+@pytest.mark.parametrize("how", ["error", "follow-on"])
+def test_disk_full_stops_the_run_naming_the_first_error(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch, how: str
+) -> None:
+    """The second file's second chunk finds the disk full. `follow-on`: the engine reports
+    it as later statements do ("transaction is aborted"), the disk-full error as its cause."""
+    target, query = raw_warehouse
+    monkeypatch.setenv("FXA_LOADER_CHUNK_MB", str(3000 / 2**20))  # a few lines per chunk
+    sink_class = sinks.DuckDBSink if target == "duckdb" else sinks.PostgresSink
+    original = sink_class.append
+    calls: list[str] = []
+
+    def filling_append(self: sinks.Sink, table: str, sql: str) -> None:
+        calls.append(next(c for c in "abc" if f"/{c}.log'" in sql))
+        if calls.count("b") == 2:  # b.log's first chunk went in, its second finds the disk full
+            full = _disk_full_error(target)
+            if how == "error":
+                raise full
+            try:
+                raise full
+            except Exception:
+                raise RuntimeError("Current transaction is aborted (please ROLLBACK)")  # noqa: B904
+        original(self, table, sql)
+
+    monkeypatch.setattr(sink_class, "append", filling_append)
+    files = [write(tmp_path / "in" / f"{c}.log", flow_lines(n, 30)) for n, c in enumerate("abc")]
+    assert load(tmp_path / "in", target=target) == failures.RUN_STOPPED_EXIT
+    captured = capsys.readouterr()
+    (line,) = error_lines(captured.err)
+    error_type = "IOException" if target == "duckdb" else "DiskFull"
+    assert line.startswith(f"error: stopped: the disk is full ({error_type}: "), line
+    assert "No space left on device (injected)" in line
+    assert f"while loading {files[1].resolve()}; nothing of it was written" in line, line
+    assert "1 file committed, 1 not started. To do: free space on the disk that holds" in line
+    assert "aborted" not in line
+    assert "c" not in calls  # not started
+    assert ledger(query) == {str(files[0].resolve())}
+    assert "total: 1 files loaded, 0 skipped, 0 failed" in captured.out
+
+
+@pytest.mark.postgres
+def test_lost_postgres_connection_stops_the_run(
+    tmp_path: Path, postgres_database: str, hmac_key: str, postgres, capsys, monkeypatch
+) -> None:
+    """A second connection terminates the loader's backend while the second file streams its
+    rows: one line, exit 3, the third file not started."""
+    import psycopg
+
+    original = sinks.PostgresSink.append
+    calls: list[str] = []
+
+    def terminated_append(self: sinks.PostgresSink, table: str, sql: str) -> None:
+        calls.append(next(c for c in "abc" if f"/{c}.log'" in sql))
+        if calls.count("b") == 1 and calls[-1] == "b":  # the first rows of b.log
+            with psycopg.connect(dbname=postgres_database, autocommit=True) as other:
+                (terminated,) = other.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity"
+                    " where datname = %s and pid <> pg_backend_pid()"
+                    " and backend_type = 'client backend'",
+                    [postgres_database],
+                ).fetchone()
+                assert terminated
+        original(self, table, sql)
+
+    monkeypatch.setattr(sinks.PostgresSink, "append", terminated_append)
+    files = [write(tmp_path / "in" / f"{c}.log", flow_lines(n, 5)) for n, c in enumerate("abc")]
+    status = run_loader(tmp_path / "in", target="postgres")
+    captured = capsys.readouterr()
+    assert status == failures.RUN_STOPPED_EXIT, captured.err
+    (line,) = error_lines(captured.err)
+    assert line.startswith("error: stopped: the connection to the database was lost ("), line
+    assert "terminating connection due to administrator command" in line
+    assert f"while loading {files[1].resolve()}; nothing of it was written" in line, line
+    assert "1 file committed, 1 not started" in line
+    assert "c" not in calls  # not started
+    assert {name for (name,) in postgres("select file_name from raw.load_ledger")} == {
+        str(files[0].resolve())
+    }
+
+
+# ---- a real full disk (DuckDB on a small tmpfs) -----------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs (skips unless this process may mount one)."""
+    mount_point = tmp_path / f"disk-{uuid.uuid4().hex[:8]}"
+    mount_point.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Write a file on `disk` until it is full."""
+    with (disk / "filler").open("ab") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+
+
+@pytest.mark.integration
+def test_a_real_full_disk_stops_the_run_and_names_the_wal(
+    tmp_path: Path, small_disk: Path, hmac_key: str, capsys, monkeypatch
+) -> None:
+    database = small_disk / "warehouse.duckdb"
+    monkeypatch.setenv("FXA_DUCKDB_PATH", str(database))
+    monkeypatch.delenv("FXA_TARGET", raising=False)
+    files = [
+        write(tmp_path / "in" / f"{c}.log", flow_lines(n, 4000)) for n, c in enumerate("abcdef")
+    ]
+    status = run_loader(tmp_path / "in")
+    captured = capsys.readouterr()
+    assert status == failures.RUN_STOPPED_EXIT, captured
+    (line,) = error_lines(captured.err)
+    assert line.startswith("error: stopped: the disk is full ("), line
+    assert "No space left on device" in line
+    assert "rollback failed" not in captured.err
+    loaded = captured.out.count(": 4,000 lines, 4,000 loaded")
+    assert 0 < loaded < len(files) - 1, captured.out
+    assert f"{len(files) - loaded - 1} not started" in line, (line, captured.out)
+
+    # A run that commits its file but then finds the disk full at the checkpoint (when the
+    # DuckDB file takes the rows the .wal file holds): it says so, names the .wal file, and
+    # does not exit 0.
+    for path in small_disk.iterdir():
+        path.unlink()
+    small = write(tmp_path / "small" / "z.log", flow_lines(99, 50))
+    original = sinks.DuckDBSink.close
+
+    def close_on_a_full_disk(self: sinks.DuckDBSink) -> None:
+        fill(small_disk)
+        original(self)
+
+    monkeypatch.setattr(sinks.DuckDBSink, "close", close_on_a_full_disk)
+    status = run_loader(small)
+    captured = capsys.readouterr()
+    assert status == failures.RUN_STOPPED_EXIT, captured
+    assert f"{small.resolve()}: 50 lines, 50 loaded" in captured.out
+    (line,) = error_lines(captured.err)
+    assert line.startswith(f"error: the disk is full: the checkpoint of {database} failed"), line
+    assert f"safe in {database}.wal" in line
