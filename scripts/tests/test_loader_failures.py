@@ -13,10 +13,14 @@ connection) and injected at a known moment otherwise, always through the loader'
 from __future__ import annotations
 
 import errno
+import inspect
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -298,3 +302,142 @@ def test_a_real_full_disk_stops_the_run_and_names_the_wal(
     (line,) = error_lines(captured.err)
     assert line.startswith(f"error: the disk is full: the checkpoint of {database} failed"), line
     assert f"safe in {database}.wal" in line
+
+
+# ---- Postgres: two loaders serialise, never deadlock ------------------------------------------
+
+LOCK_WAIT_SQL = (
+    "select count(*) from pg_stat_activity where datname = %s and application_name = %s"
+    " and wait_event_type = 'Lock' and wait_event = 'advisory'"
+)
+TIMEOUT = 60.0
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
+
+
+class InProcessLoader(threading.Thread):
+    """load_events.main() in a thread of this process (its messages in pytest's capture)."""
+
+    def __init__(self, *paths: Path) -> None:
+        super().__init__(daemon=True)
+        self.paths = paths
+        self.status: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.status = run_loader(*self.paths, target="postgres")
+        except BaseException as error:  # reported by the test
+            self.error = error
+
+
+@pytest.mark.postgres
+def test_the_closing_analyze_waits_for_the_loader_lock(
+    tmp_path: Path, postgres_database: str, hmac_key: str, monkeypatch
+) -> None:
+    """The ANALYZE a loader runs as it closes takes the loader lock: another loader holding
+    it (here a second connection, from right after the file's commit) makes it wait."""
+    import psycopg
+
+    other = psycopg.connect(dbname=postgres_database, autocommit=True)
+    original = sinks.PostgresSink.commit
+
+    def commit_then_lock(self: sinks.PostgresSink) -> None:
+        original(self)
+        other.execute("select pg_advisory_lock(%s)", [sinks._LOADER_LOCK])
+
+    monkeypatch.setattr(sinks.PostgresSink, "commit", commit_then_lock)
+    loader = InProcessLoader(write(tmp_path / "a.log", flow_lines(1, 5)))
+    with other:
+        loader.start()
+        name = sinks.application_name()
+
+        def analyze_waits() -> bool:
+            assert loader.is_alive(), "the loader ended without waiting for the lock"
+            (waiting,) = other.execute(LOCK_WAIT_SQL, [postgres_database, name]).fetchone()
+            return bool(waiting)
+
+        wait_for(analyze_waits, "the closing ANALYZE waits for the loader lock")
+        other.execute("select pg_advisory_unlock(%s)", [sinks._LOADER_LOCK])
+        loader.join(TIMEOUT)
+    assert loader.error is None and loader.status == 0, loader.error
+
+
+@pytest.mark.postgres
+def test_a_second_loader_waits_for_the_first_to_analyze(
+    tmp_path: Path, postgres_database: str, hmac_key: str, monkeypatch
+) -> None:
+    """The first loader is held inside its closing ANALYZE (after it took the loader lock);
+    a second loader (another process) starts and waits for the lock, found by its
+    application_name in pg_stat_activity; the first is let go: both exit 0, no deadlock."""
+    import psycopg
+    from test_loader_signals import LoaderProcess, loader_env
+
+    holding, release = threading.Event(), threading.Event()
+    original_lock = sinks.PostgresSink._lock
+
+    def lock_then_hold(cursor: object) -> None:
+        original_lock(cursor)
+        if any(frame.function == "_analyze" for frame in inspect.stack()):
+            holding.set()
+            assert release.wait(TIMEOUT)
+
+    monkeypatch.setattr(sinks.PostgresSink, "_lock", staticmethod(lock_then_hold))
+    first = InProcessLoader(write(tmp_path / "first" / "a.log", flow_lines(1, 5)))
+    first.start()
+    try:
+        assert holding.wait(TIMEOUT), f"the closing ANALYZE never took the lock: {first.error}"
+        write(tmp_path / "second" / "b.log", flow_lines(2, 5))
+        env = loader_env("postgres", postgres_database)
+        second = LoaderProcess(env, tmp_path / "second")
+        name = f"fxa-metrics loader {socket.gethostname()} pid {second.process.pid}"[:63]
+        with psycopg.connect(dbname=postgres_database, autocommit=True) as other:
+            wait_for(
+                lambda: bool(other.execute(LOCK_WAIT_SQL, [postgres_database, name]).fetchone()[0]),
+                "the second loader waits for the loader lock",
+            )
+    finally:
+        release.set()
+        first.join(TIMEOUT)
+    status = second.finish()
+    assert first.error is None and first.status == 0, first.error
+    assert status == 0, second.err
+    assert [line for line in second.err if "%" not in line] == [], second.err  # progress only
+
+
+@pytest.mark.postgres
+def test_an_error_before_the_first_file_is_one_line(
+    tmp_path: Path, postgres_database: str, hmac_key: str
+) -> None:
+    """A loader waiting for the lock to prepare the raw tables loses its connection (a second
+    connection terminates its backend): one line naming the cause, exit 3, no traceback."""
+    import psycopg
+    from test_loader_signals import LoaderProcess, loader_env
+
+    write(tmp_path / "in" / "a.log", flow_lines(1, 5))
+    env = loader_env("postgres", postgres_database)
+    with psycopg.connect(dbname=postgres_database, autocommit=True) as other:
+        other.execute("select pg_advisory_lock(%s)", [sinks._LOADER_LOCK])
+        loader = LoaderProcess(env, tmp_path / "in")
+        name = f"fxa-metrics loader {socket.gethostname()} pid {loader.process.pid}"[:63]
+        wait_for(
+            lambda: bool(other.execute(LOCK_WAIT_SQL, [postgres_database, name]).fetchone()[0]),
+            "the loader waits for the loader lock",
+        )
+        other.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s",
+            [name],
+        )
+        status = loader.finish()
+    assert status == failures.RUN_STOPPED_EXIT, loader.err
+    assert len(loader.err) == 1, loader.err
+    assert loader.err[0].startswith(
+        "error: stopped: the connection to the database was lost (AdminShutdown: terminating "
+        "connection due to administrator command); 0 files committed, 1 not started. To do: "
+        "check that the postgres target ("
+    ), loader.err
