@@ -6,7 +6,9 @@ ledger check (skip, or replace with `--force` / when the file changed: retractio
 rows, then their deletion) → one transaction: stream chunks of lines → normalise each chunk in
 DuckDB SQL (normalise.py) → parse the chunk's distinct user agents in Python (useragent.py) →
 append flow events, activity events and rejected lines (redacted) to the sink → a file with no
-log line is refused → ledger row → commit. Any error rolls the file back.
+log line is refused → the bytes read (hashed as they streamed) are those hashed first → ledger
+row → commit. Any error rolls the file back; the next file starts with a new parsing engine. A
+run-wide failure (failures.py: the disk is full, the connection is lost) stops the run.
 
 SIGINT and SIGTERM (interrupts.py) are acted on at safe points: before a file, between chunks,
 before the commit. The file in progress is rolled back, no other is started, and one line on
@@ -312,10 +314,11 @@ class Loader:
         name = ledger_name(path)
         try:
             with interrupts.interruptible_wait():  # nothing of the file is written yet
-                sha256 = reading.sha256_of(path)
+                version = reading.file_version(path)
                 blank = reading.is_blank(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
+        sha256 = version.sha256
         if blank:
             return self._empty(name, sha256)
         started = time.monotonic()
@@ -325,7 +328,7 @@ class Loader:
             # lock), so two loaders never both load the same file.
             self.sink.begin()
             with interrupts.stoppable_work():
-                counts = self._load_in_transaction(path, name, sha256, loaded_at)
+                counts = self._load_in_transaction(path, name, version, loaded_at)
             if counts is None:  # already loaded
                 self._rollback()
                 return None
@@ -346,10 +349,14 @@ class Loader:
         return counts
 
     def _load_in_transaction(
-        self, path: Path, name: str, sha256: str, loaded_at: datetime
+        self, path: Path, name: str, version: reading.FileVersion, loaded_at: datetime
     ) -> FileCounts | None:
         """Ledger check, removal of earlier loads, rows, ledger row; None when the file is
-        already loaded (skipped)."""
+        already loaded (skipped). The check needs the SHA-256 before the rows are read: the
+        bytes read are hashed again as they stream, and the file is rolled back when they are
+        not the bytes hashed (reading.FileChangedError), so the ledger's SHA-256 is always that
+        of the rows loaded."""
+        sha256 = version.sha256
         entries = self.sink.ledger_entries(name, sha256)
         same = [entry for entry in entries if entry.file_sha256 == sha256]
         if same and not self.force:
@@ -369,7 +376,7 @@ class Loader:
         if replace:
             # the retractions carry the new rows' load time: later than any earlier load
             self.sink.delete_files(sorted(replace), loaded_at)
-        counts = self._load_rows(path, name, loaded_at)
+        counts = self._load_rows(path, name, loaded_at, version)
         self.sink.write_ledger(
             LedgerRow(
                 name,
@@ -505,13 +512,20 @@ class Loader:
         return False
 
     # ---- chunks ------------------------------------------------------------------------
-    def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
+    def _load_rows(
+        self,
+        path: Path,
+        name: str,
+        loaded_at: datetime,
+        version: reading.FileVersion | None = None,
+    ) -> FileCounts:
         counts = FileCounts()
         seen = _Recognition()
         file_format: FileFormat | None = None
-        progress = Progress(self.err, name, path.stat().st_size, self.progress_seconds)
+        size = version.size if version is not None else path.stat().st_size
+        progress = Progress(self.err, name, size, self.progress_seconds)
         try:
-            for chunk in reading.iter_chunks(path, self.chunk_bytes):
+            for chunk in reading.iter_chunks(path, self.chunk_bytes, version):
                 interrupts.check()  # a safe point: the file is rolled back
                 if file_format is None:
                     first = reading.first_nonblank_line(chunk.data)

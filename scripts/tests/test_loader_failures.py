@@ -29,7 +29,7 @@ import duckdb
 import pytest
 from conftest import write
 from dbt_harness import run_loader
-from fxa_pipeline import failures, sinks
+from fxa_pipeline import failures, reading, sinks
 from test_formats import LOG_LINES
 
 TIME_MS = 1479834000000
@@ -441,3 +441,83 @@ def test_an_error_before_the_first_file_is_one_line(
         "connection due to administrator command); 0 files committed, 1 not started. To do: "
         "check that the postgres target ("
     ), loader.err
+
+
+# ---- a file that changes between its hashing and its reading, or while it is read -------------
+
+
+def test_a_file_rotated_between_hashing_and_reading_is_rolled_back(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch
+) -> None:
+    """Day 3's log is hashed; before it is read, it is rotated (renamed) and the next day's
+    log takes its name. The file is rolled back: the ledger never pairs day 3's SHA-256 with
+    day 4's rows, so day 3 (under its new name) and day 4 both load on the next run."""
+    target, query = raw_warehouse
+    path = write(tmp_path / "in" / "auth.log", flow_lines(3, 10))
+    rotated = tmp_path / "in" / "auth.log.1"
+    original = reading.iter_chunks
+    rotations = []
+
+    def rotate_then_read(*args: object, **kwargs: object) -> Iterator[reading.Chunk]:
+        if not rotations:
+            os.replace(path, rotated)
+            write(path, flow_lines(4, 7))
+            rotations.append(path)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reading, "iter_chunks", rotate_then_read)
+    sizes = len(flow_lines(3, 10)), len(flow_lines(4, 7))
+    assert load(path, target=target) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line == (
+        f"error: {path.resolve()}: the file changed between its hashing and its reading "
+        f"(another file under its name (inode); size {sizes[0]:,} is now {sizes[1]:,} bytes; "
+        "modification time): it was rotated, replaced or written to meanwhile; nothing of it "
+        "was written. Load it again once nothing writes to it any more"
+    )
+    assert query(COUNTS) == [(0, 0, 0)]
+
+    assert load(tmp_path / "in", target=target) == 0
+    assert query("select file_name, lines from raw.load_ledger order by 1") == [
+        (str(path.resolve()), 7),
+        (str(rotated.resolve()), 10),
+    ]
+    assert query("select file_name, file_sha256 from raw.load_ledger order by 1") == [
+        (str(p.resolve()), reading.sha256_of(p)) for p in (path, rotated)
+    ]
+
+
+@pytest.mark.parametrize("change", ["appended", "rewritten"])
+def test_a_file_that_changes_while_it_is_read_is_rolled_back(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch, change: str
+) -> None:
+    """After the first chunk was loaded, lines are appended to the file (a log still being
+    written), or bytes not read yet are rewritten in place with the same size and time (the
+    file is larger than the reader's read-ahead): rolled back."""
+    target, query = raw_warehouse
+    monkeypatch.setenv("FXA_LOADER_CHUNK_MB", "0.25")
+    text = flow_lines(1, 12_000) + "\n"
+    assert len(text) > 2 * reading.READ_BYTES
+    path = write(tmp_path / "auth.log", text)
+    before = path.stat()
+    original = reading.iter_chunks
+
+    def change_after_the_first_chunk(*args: object, **kwargs: object) -> Iterator[reading.Chunk]:
+        for number, chunk in enumerate(original(*args, **kwargs)):  # type: ignore[arg-type]
+            yield chunk
+            if number == 0 and change == "appended":
+                with path.open("a") as handle:
+                    handle.write(flow_lines(2, 3) + "\n")
+            elif number == 0:
+                data = path.read_bytes()
+                with path.open("r+b") as handle:  # the same inode, size and time
+                    handle.write(data.replace(b"flow.begin", b"flow.BEGIN"))
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    monkeypatch.setattr(reading, "iter_chunks", change_after_the_first_chunk)
+    assert load(path, target=target) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: {path.resolve()}: the file changed while it was read ("), line
+    assert "SHA-256 " in line and "nothing of it was written" in line
+    assert (f"size {len(text):,} is now" in line) == (change == "appended"), line
+    assert query(COUNTS) == [(0, 0, 0)]
