@@ -53,7 +53,7 @@ from fxa_pipeline.targets import (
     default_target_name,
     resolve_target,
 )
-from fxa_pipeline.uid_hmac import HmacKey
+from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -101,6 +101,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "recording the keys of the rows removed in the raw.retracted_* tables (a path that no "
         "longer exists names the file it was loaded from)",
     )
+    parser.add_argument(
+        "--new-uid-key",
+        action="store_true",
+        help="record the fingerprint of FXA_METRICS_UID_HMAC_KEY as the warehouse's uid key in "
+        "place of the one recorded (a load with another key is refused otherwise); the uids "
+        "loaded with the old key no longer match: see docs/operations.md#the-uid-hmac-key",
+    )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="file or folder")
     args = parser.parse_args(argv)
     if args.status and args.paths:
@@ -109,6 +116,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("the following arguments are required: PATH")
     if args.limit is not None and not args.status:
         parser.error("--limit goes with --status")
+    if args.new_uid_key and (args.status or args.unload):
+        parser.error("--new-uid-key goes with a load")
+    if args.new_uid_key and HmacKey.from_environment() is None:
+        parser.error(f"--new-uid-key needs the new key in {KEY_VARIABLE}")
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be 0 (every file) or more")
     return args
@@ -188,6 +199,7 @@ def _run(args: argparse.Namespace) -> int:
             chunk_bytes=chunk_bytes,
             progress_seconds=_environment_number("FXA_LOADER_PROGRESS_SECONDS"),
             where=where,
+            new_uid_key=args.new_uid_key,
         )
         run = loader.unload_paths if args.unload else loader.load_paths
         summary = run(args.paths)

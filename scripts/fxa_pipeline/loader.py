@@ -35,7 +35,7 @@ from fxa_pipeline import failures, interrupts, normalise, reading
 from fxa_pipeline.failures import RunStopped
 from fxa_pipeline.interrupts import Interrupted
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
-from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, LedgerRow
+from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, UID_KEY_SETTING, LedgerRow
 from fxa_pipeline.sinks import RemovedRows, Sink
 from fxa_pipeline.uid_hmac import (
     KEY_VARIABLE,
@@ -93,6 +93,10 @@ class NotALogError(RuntimeError):
     """No line of the file is a log line of either format: the file is refused whole."""
 
 
+class UidKeyRefused(RuntimeError):
+    """The key is not the one the warehouse's uids were HMACed with: the run loads nothing."""
+
+
 class _EmptyFile(Exception):  # a control-flow signal, not an error
     """The file has no line but blank ones: nothing to load, no ledger row."""
 
@@ -104,6 +108,7 @@ class RunSummary:
     skipped_files: int = 0
     failed_files: int = 0
     missing_key: bool = False
+    key_refused: str | None = None  # why the run loaded nothing (UidKeyRefused)
     unloaded_files: int = 0
     not_loaded_files: int = 0  # --unload of a file the ledger does not have
     removed_rows: int = 0
@@ -118,7 +123,7 @@ class RunSummary:
             return self.interrupted.exit_code
         if self.stopped is not None:
             return failures.RUN_STOPPED_EXIT
-        if self.missing_key:
+        if self.missing_key or self.key_refused is not None:
             return 2
         return 1 if self.failed_files or self.not_loaded_files else 0
 
@@ -233,9 +238,11 @@ class Loader:
         out: TextIO | None = None,
         err: TextIO | None = None,
         where: str = "the target",
+        new_uid_key: bool = False,
     ) -> None:
         self.sink = sink
         self.where = where  # the target, as messages name it
+        self.new_uid_key = new_uid_key  # record this key's fingerprint in place of another
         self.key = key
         self.force = force
         self.chunk_bytes = chunk_bytes
@@ -250,8 +257,10 @@ class Loader:
         """Load each file in its own transaction. A signal (interrupts.py) stops the run: the
         file in progress is rolled back, no other is started, a message on stderr says which
         files were committed."""
-        self._each(list(iter_files(paths)), self.load_file)
+        self._each(list(iter_files(paths)), self.load_file, prepare=self._check_uid_key)
         summary, totals = self.summary, self.summary.totals
+        if summary.key_refused is not None:
+            self.err.write(f"error: {summary.key_refused}\n")
         self.out.write(
             f"total: {summary.loaded_files:,} files loaded, {summary.skipped_files:,} "
             f"skipped, {summary.failed_files:,} failed; {totals.lines:,} lines, "
@@ -263,13 +272,26 @@ class Loader:
         self._report_stop()
         return summary
 
-    def _each(self, items: Sequence[_Item], work: Callable[[_Item], object]) -> None:
-        """`work` on each item in turn, stopping at a signal; the interruption and the items
-        not started are recorded in the summary."""
+    def _each(
+        self,
+        items: Sequence[_Item],
+        work: Callable[[_Item], object],
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
+        """`work` on each item in turn (after `prepare`), stopping at a signal or a run-wide
+        failure; the interruption or failure and the items not started are recorded in the
+        summary."""
         done = 0
         try:
             interrupts.check()
             self.sink.ensure_schema()
+            if prepare is not None:
+                try:
+                    prepare()
+                except UidKeyRefused as error:
+                    self.summary.key_refused = str(error)
+                    self.summary.not_started = len(items)
+                    return
             for item in items:
                 interrupts.check()
                 work(item)
@@ -300,6 +322,36 @@ class Loader:
         )
         self.err.write(message + "\n")
         self.err.flush()
+
+    def _check_uid_key(self) -> None:
+        """Before the first file: the key's fingerprint is recorded in raw.loader_settings by
+        the first load with a key; a load with another key is refused (`UidKeyRefused`), unless
+        `new_uid_key`, which records it instead. No key: nothing to check (a file with uids is
+        refused by itself)."""
+        if self.key is None:
+            return
+        fingerprint = self.key.fingerprint()
+        recorded = self.sink.claim_setting(
+            UID_KEY_SETTING, fingerprint, utc_now(), replace=self.new_uid_key
+        )
+        if recorded is None:
+            return
+        value, set_at = recorded
+        if self.new_uid_key:
+            self.err.write(
+                f"warning: the uid HMAC key of {self.where} is now the key of fingerprint "
+                f"{fingerprint} (it was {value}, since {set_at:%Y-%m-%d %H:%M} UTC): the uids "
+                "of the files loaded with the old key do not match the new ones; reload them "
+                "(docs/operations.md#the-uid-hmac-key)\n"
+            )
+            return
+        raise UidKeyRefused(
+            f"{KEY_VARIABLE} is not the key the uids of {self.where} were HMACed with (its "
+            f"fingerprint is {fingerprint}; raw.loader_settings records {value}, since "
+            f"{set_at:%Y-%m-%d %H:%M} UTC); nothing was loaded. Set the warehouse's key and "
+            "rerun; to change the key on purpose, see docs/operations.md#the-uid-hmac-key "
+            "(--new-uid-key)"
+        )
 
     def _report_stop(self) -> None:
         stopped = self.summary.stopped

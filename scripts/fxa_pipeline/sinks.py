@@ -48,6 +48,7 @@ from fxa_pipeline.raw_schema import (
     create_all_sql,
     file_removal_sql,
     quote,
+    setting_sql,
 )
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 
@@ -131,6 +132,48 @@ class Sink(ABC):
     def broken(self) -> bool:
         """Whether the connection to the target is lost (Postgres)."""
         return False
+
+    def claim_setting(
+        self, name: str, value: str, set_at: datetime, *, replace: bool = False
+    ) -> tuple[str, datetime] | None:
+        """raw.loader_settings' `name`, in one transaction of its own (Postgres: under the
+        loader lock): recorded as `value` when there is none, or with `replace`. The (value,
+        set_at) recorded before when it is another value (without `replace`, nothing was
+        written); None otherwise."""
+        placeholder = "?" if self.dialect == "duckdb" else "%s"
+        select, delete, insert = setting_sql(placeholder)
+        try:
+            self.begin_settings()
+            rows = self._setting_statement(select, [name], fetch=True)
+            if rows and rows[0][0] == value:
+                self.rollback_settings()
+                return None
+            if rows and not replace:
+                self.rollback_settings()
+                return str(rows[0][0]), rows[0][1]
+            self._setting_statement(delete, [name])
+            self._setting_statement(insert, [name, value, set_at])
+            self.commit_settings()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.rollback_settings()
+            raise
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
+    # One transaction on the target's connection (RedshiftSink stages its files' rows instead).
+    def begin_settings(self) -> None:
+        self.begin()
+
+    def commit_settings(self) -> None:
+        self.commit()
+
+    def rollback_settings(self) -> None:
+        self.rollback()
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
 
     @abstractmethod
     def ensure_schema(self) -> None: ...
@@ -252,6 +295,12 @@ class DuckDBSink(Sink):
     def begin(self) -> None:
         self._con.execute("begin transaction")
 
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        result = self._con.execute(sql, parameters)
+        return result.fetchall() if fetch else []
+
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
@@ -361,6 +410,13 @@ class PostgresSink(Sink):
     @property
     def broken(self) -> bool:
         return bool(self._conn.broken or self._conn.closed)
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall() if fetch else []
 
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
@@ -529,6 +585,24 @@ class RedshiftSink(Sink):
         rows = cursor.fetchall()
         self._conn.rollback()  # end the read's implicit transaction
         return [LedgerEntry(name, sha) for name, sha in rows]
+
+    def begin_settings(self) -> None:
+        self._discard()
+        cursor = self._conn.cursor()
+        cursor.execute(redshift_copy.LOCK_SQL)  # the loader lock, as a file's COPY takes it
+
+    def commit_settings(self) -> None:
+        self._conn.commit()
+
+    def rollback_settings(self) -> None:
+        self._conn.rollback()
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        cursor = self._conn.cursor()
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall()) if fetch else []
 
     def begin(self) -> None:
         self._discard()

@@ -30,6 +30,7 @@ import pytest
 from conftest import write
 from dbt_harness import run_loader
 from fxa_pipeline import failures, reading, sinks
+from fxa_pipeline.uid_hmac import HmacKey
 from test_formats import LOG_LINES
 
 TIME_MS = 1479834000000
@@ -348,8 +349,10 @@ def test_the_closing_analyze_waits_for_the_loader_lock(
     original = sinks.PostgresSink.commit
 
     def commit_then_lock(self: sinks.PostgresSink) -> None:
+        file_commit = bool(self._appended)  # not the commit of the key's fingerprint
         original(self)
-        other.execute("select pg_advisory_lock(%s)", [sinks._LOADER_LOCK])
+        if file_commit:
+            other.execute("select pg_advisory_lock(%s)", [sinks._LOADER_LOCK])
 
     monkeypatch.setattr(sinks.PostgresSink, "commit", commit_then_lock)
     loader = InProcessLoader(write(tmp_path / "a.log", flow_lines(1, 5)))
@@ -393,7 +396,7 @@ def test_a_second_loader_waits_for_the_first_to_analyze(
     try:
         assert holding.wait(TIMEOUT), f"the closing ANALYZE never took the lock: {first.error}"
         write(tmp_path / "second" / "b.log", flow_lines(2, 5))
-        env = loader_env("postgres", postgres_database)
+        env = {**loader_env("postgres", postgres_database), "FXA_METRICS_UID_HMAC_KEY": hmac_key}
         second = LoaderProcess(env, tmp_path / "second")
         name = f"fxa-metrics loader {socket.gethostname()} pid {second.process.pid}"[:63]
         with psycopg.connect(dbname=postgres_database, autocommit=True) as other:
@@ -521,3 +524,63 @@ def test_a_file_that_changes_while_it_is_read_is_rolled_back(
     assert "SHA-256 " in line and "nothing of it was written" in line
     assert (f"size {len(text):,} is now" in line) == (change == "appended"), line
     assert query(COUNTS) == [(0, 0, 0)]
+
+
+# ---- the uid HMAC key's fingerprint -----------------------------------------------------------
+
+
+def test_a_load_with_another_uid_key_is_refused_before_anything_is_written(
+    tmp_path: Path, raw_warehouse, load, capsys, monkeypatch
+) -> None:
+    """The first load with a key records its fingerprint (never the key); a load with another
+    key is refused whole, files without uids too; --new-uid-key records the new one."""
+    target, query = raw_warehouse
+    first_key = os.environ["FXA_METRICS_UID_HMAC_KEY"]
+    first = write(tmp_path / "a.log", "\n".join(LOG_LINES))
+    assert load(first, target=target) == 0
+    settings = query("select name, value from raw.loader_settings")
+    assert settings == [("uid_hmac_key_fingerprint", HmacKey(first_key.encode()).fingerprint())]
+    assert first_key not in settings[0][1] and len(settings[0][1]) == 16
+    capsys.readouterr()
+
+    monkeypatch.setenv("FXA_METRICS_UID_HMAC_KEY", "another key")
+    second = write(tmp_path / "b.log", "\n".join(LOG_LINES[2:]))
+    no_uid = write(tmp_path / "c.log", flow_lines(1, 3))
+    assert load(second, no_uid, target=target) == 2
+    captured = capsys.readouterr()
+    (line,) = error_lines(captured.err)
+    fingerprint = HmacKey(b"another key").fingerprint()
+    assert line.startswith(
+        f"error: FXA_METRICS_UID_HMAC_KEY is not the key the uids of the {target} target ("
+    ), line
+    assert (
+        f"(its fingerprint is {fingerprint}; raw.loader_settings records {settings[0][1]}" in line
+    )
+    assert "nothing was loaded" in line and "docs/operations.md#the-uid-hmac-key" in line
+    assert "total: 0 files loaded, 0 skipped, 0 failed" in captured.out
+    assert ledger(query) == {str(first.resolve())}
+
+    # Without a key, a file with no uid needs none and is not refused.
+    monkeypatch.delenv("FXA_METRICS_UID_HMAC_KEY")
+    assert load(no_uid, target=target) == 0
+    assert ledger(query) == {str(first.resolve()), str(no_uid.resolve())}
+
+    # A rotation on purpose: the new key's fingerprint replaces the old one.
+    monkeypatch.setenv("FXA_METRICS_UID_HMAC_KEY", "another key")
+    capsys.readouterr()
+    assert run_loader_with("--new-uid-key", "--target", target, str(second)) == 0
+    (line,) = error_lines(capsys.readouterr().err)
+    assert (
+        line.startswith(f"warning: the uid HMAC key of the {target} target (")
+        and f"is now the key of fingerprint {fingerprint} (it was {settings[0][1]}, since " in line
+    )
+    assert query("select value from raw.loader_settings") == [(fingerprint,)]
+    assert load(second, target=target) == 0  # skipped, the new key accepted
+    monkeypatch.setenv("FXA_METRICS_UID_HMAC_KEY", first_key)
+    assert load(first, target=target) == 2
+
+
+def run_loader_with(*argv: str) -> int:
+    import load_events
+
+    return load_events.main(list(argv))
