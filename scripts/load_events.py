@@ -1,6 +1,6 @@
 """Load FxA server logs and legacy CSV exports into the warehouse's `raw` tables, or unload them.
 
-    python scripts/load_events.py [--target NAME] [--force] PATH...
+    python scripts/load_events.py [--target NAME] [--force] [--new-uid-key] PATH...
     python scripts/load_events.py [--target NAME] --unload PATH...
     python scripts/load_events.py [--target NAME] --status [--limit N]
 
@@ -20,10 +20,16 @@ SIGINT (Ctrl-C) or SIGTERM: the file in progress is rolled back, no other is sta
 line on stderr says which files this run committed (`interrupted (SIGINT): 3 files committed
 (a, b, c); rolled back: d; not started: 2 files`).
 
+Failures (docs/loader.md#failures): every error is one line on stderr. A file that fails on its
+own is rolled back and the next starts clean; a run-wide failure (the disk is full, the
+connection is lost) stops the run at once, naming the first error and what to do.
+
 Exit status: 0 when every file loaded, was skipped or was unloaded; 1 when a file failed (nothing
 of it was written; the error says why), was refused as not a log, or, with --unload, was not
-loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset; 130 after SIGINT, 143
-after SIGTERM.
+loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset, or the key is not the one
+the warehouse's uids were HMACed with (raw.loader_settings keeps its fingerprint; nothing is
+loaded; --new-uid-key records a new one); 3 when a run-wide failure stopped the run (files not
+started), or the DuckDB checkpoint at the end failed; 130 after SIGINT, 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -65,8 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Targets read the same environment variables as profiles.yml. uids, and runs of "
         "32 hex characters in rejected lines, are HMACed with FXA_METRICS_UID_HMAC_KEY. Exit "
         "status: 0 ok; 1 a file failed, was refused or (--unload) was not loaded; 2 the key is "
-        "missing; 130/143 stopped by SIGINT/SIGTERM (the file in progress rolled back). See "
-        "docs/loader.md.",
+        "missing or not the warehouse's; 3 a run-wide failure (disk full, connection lost) "
+        "stopped the run; 130/143 stopped by SIGINT/SIGTERM (the file in progress rolled "
+        "back). See docs/loader.md.",
     )
     parser.add_argument(
         "--target",
