@@ -109,20 +109,39 @@ def _sqlstate(error: BaseException) -> str:
     return str(getattr(error, "sqlstate", "") or "")
 
 
+def _text(error: BaseException) -> str:
+    """The words of `error` that may be matched, or '' when its message may quote the data
+    being loaded (a log line that says "No space left on device" must not stop a run): a
+    server error with an SQLSTATE is known by its SQLSTATE only, and of DuckDB's errors only
+    those of I/O, transactions and connections are read."""
+    import duckdb
+
+    if _sqlstate(error):
+        return ""
+    readable = (
+        duckdb.IOException,
+        duckdb.TransactionException,
+        duckdb.FatalException,
+        duckdb.ConnectionException,
+    )
+    if isinstance(error, duckdb.Error) and not isinstance(error, readable):
+        return ""
+    return str(error).lower()
+
+
 def _is_disk_full(error: BaseException) -> bool:
     if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
         return True
     if _sqlstate(error) == "53100":
         return True
-    text = str(error).lower()
+    text = _text(error)
     return any(words in text for words in _DISK_FULL)
 
 
 def _is_connection_lost(error: BaseException) -> bool:
-    state = _sqlstate(error)
-    if state.startswith(("08", "57P")):
+    if _sqlstate(error).startswith(("08", "57P")):
         return True
-    text = str(error).lower()
+    text = _text(error)
     return any(words in text for words in _CONNECTION_LOST)
 
 
@@ -133,7 +152,7 @@ def _is_database_unusable(error: BaseException) -> bool:
         return True
     if _sqlstate(error).startswith(_RUN_WIDE_SQLSTATES):
         return True
-    text = str(error).lower()
+    text = _text(error)
     return isinstance(error, duckdb.Error) and any(words in text for words in _DATABASE_UNUSABLE)
 
 

@@ -188,6 +188,43 @@ def test_disk_full_stops_the_run_naming_the_first_error(
     assert "total: 1 files loaded, 0 skipped, 0 failed" in captured.out
 
 
+def test_only_the_engine_says_what_is_run_wide_never_the_data() -> None:
+    """An error that quotes the data being loaded (a log line saying "No space left on
+    device") fails one file; the engine's own I/O, connection and SQLSTATE errors stop the
+    run; the first error of a chain is named, not its follow-on."""
+    import psycopg.errors
+
+    quoting = [
+        psycopg.errors.StringDataRightTruncation(
+            'value too long CONTEXT: COPY flow_events, line 1: "No space left on device"'
+        ),
+        duckdb.ConversionException("Could not convert 'server closed the connection' to INT64"),
+    ]
+    assert [failures.run_wide(error, "the target") for error in quoting] == [None, None]
+    kinds = {
+        duckdb.IOException('Could not write "a.wal": No space left on device'): "the disk is full",
+        psycopg.errors.DiskFull("could not extend file"): "the disk is full",
+        OSError(errno.ENOSPC, "No space left on device"): "the disk is full",
+        psycopg.errors.AdminShutdown("terminating connection"): "the connection to the database "
+        "was lost",
+        psycopg.OperationalError("consuming input failed: server closed the connection"): "the "
+        "connection to the database was lost",
+        duckdb.FatalException("database has been invalidated"): "the database cannot be written",
+    }
+    for error, kind in kinds.items():
+        found = failures.run_wide(error, "the target")
+        assert found is not None and found.kind == kind, error
+    try:
+        try:
+            raise duckdb.IOException("No space left on device")
+        except duckdb.Error:
+            raise duckdb.TransactionException("Current transaction is aborted (please ROLLBACK)")  # noqa: B904
+    except duckdb.Error as error:
+        assert failures.one_line(failures.first_error(error)) == (
+            "IOException: No space left on device"
+        )
+
+
 @pytest.mark.postgres
 def test_lost_postgres_connection_stops_the_run(
     tmp_path: Path, postgres_database: str, hmac_key: str, postgres, capsys, monkeypatch
