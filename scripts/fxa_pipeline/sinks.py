@@ -16,6 +16,11 @@ A sink then receives, inside one transaction per file:
 
 `unload_file(name, retracted_at)` runs a whole unload (`--unload`) in one transaction of its
 own: the same removal as `delete_files`, only when the ledger has the name.
+`claim_setting(name, value, ...)` records a row of `raw.loader_settings` (the uid key's
+fingerprint) in a transaction of its own. After a failed file, `reset_engine()` gives the next
+one a new parsing engine; `broken` says whether the connection is lost (docs/loader.md#failures).
+Postgres: every transaction that writes takes the loader lock first, the end-of-run ANALYZE
+included, and the connection's `application_name` is `fxa-metrics loader <host> pid <pid>`.
 
 `open_sink(target, read_only=True)` opens the target for reading only (`--status`): `query(sql)`
 runs the same SQL on every target through the sink's connection; nothing can be written (DuckDB:
