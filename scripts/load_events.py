@@ -1,6 +1,6 @@
 """Load FxA server logs and legacy CSV exports into the warehouse's `raw` tables, or unload them.
 
-    python scripts/load_events.py [--target NAME] [--force] PATH...
+    python scripts/load_events.py [--target NAME] [--force] [--new-uid-key] PATH...
     python scripts/load_events.py [--target NAME] --unload PATH...
     python scripts/load_events.py [--target NAME] --status [--limit N]
 
@@ -21,15 +21,22 @@ SIGINT (Ctrl-C) or SIGTERM: the file in progress is rolled back, no other is sta
 line on stderr says which files this run committed (`interrupted (SIGINT): 3 files committed
 (a, b, c); rolled back: d; not started: 2 files`).
 
+Failures (docs/loader.md#failures): every error is one line on stderr. A file that fails on its
+own is rolled back and the next starts clean; a run-wide failure (the disk is full, the
+connection is lost) stops the run at once, naming the first error and what to do.
+
 Exit status: 0 when every file loaded, was skipped or was unloaded; 1 when a file failed (nothing
 of it was written; the error says why), was refused as not a log, or, with --unload, was not
-loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset; 130 after SIGINT, 143
-after SIGTERM.
+loaded; 2 when a file holds uids and FXA_METRICS_UID_HMAC_KEY is unset, or the key is not the one
+the warehouse's uids were HMACed with (raw.loader_settings keeps its fingerprint; nothing is
+loaded; --new-uid-key records a new one); 3 when a run-wide failure stopped the run (files not
+started), or the DuckDB checkpoint at the end failed; 130 after SIGINT, 143 after SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -37,9 +44,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fxa_pipeline import interrupts, reading, status
-from fxa_pipeline.loader import Loader, interruption_message, iter_files, iter_unload_names
-from fxa_pipeline.sinks import SinkError, open_sink
+from fxa_pipeline import failures, interrupts, reading, status
+from fxa_pipeline.loader import (
+    Loader,
+    RunSummary,
+    interruption_message,
+    iter_files,
+    iter_unload_names,
+)
+from fxa_pipeline.sinks import Sink, SinkError, open_sink
 from fxa_pipeline.targets import (
     TARGET_NAMES,
     DuckDBTarget,
@@ -47,7 +60,7 @@ from fxa_pipeline.targets import (
     default_target_name,
     resolve_target,
 )
-from fxa_pipeline.uid_hmac import HmacKey
+from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,8 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Targets read the same environment variables as profiles.yml. uids, and runs of "
         "32 hex characters in rejected lines, are HMACed with FXA_METRICS_UID_HMAC_KEY. Exit "
         "status: 0 ok; 1 a file failed, was refused or (--unload) was not loaded; 2 the key is "
-        "missing; 130/143 stopped by SIGINT/SIGTERM (the file in progress rolled back). See "
-        "docs/loader.md.",
+        "missing or not the warehouse's; 3 a run-wide failure (disk full, connection lost) "
+        "stopped the run; 130/143 stopped by SIGINT/SIGTERM (the file in progress rolled "
+        "back). See docs/loader.md.",
     )
     parser.add_argument(
         "--target",
@@ -96,6 +110,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "recording the keys of the rows removed in the raw.retracted_* tables (a path that no "
         "longer exists names the file it was loaded from)",
     )
+    parser.add_argument(
+        "--new-uid-key",
+        action="store_true",
+        help="record the fingerprint of FXA_METRICS_UID_HMAC_KEY as the warehouse's uid key in "
+        "place of the one recorded (a load with another key is refused otherwise); the uids "
+        "loaded with the old key no longer match: see docs/operations.md#the-uid-hmac-key",
+    )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="file or folder")
     args = parser.parse_args(argv)
     if args.status and args.paths:
@@ -104,6 +125,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("the following arguments are required: PATH")
     if args.limit is not None and not args.status:
         parser.error("--limit goes with --status")
+    if args.new_uid_key and (args.status or args.unload):
+        parser.error("--new-uid-key goes with a load")
+    if args.new_uid_key and HmacKey.from_environment() is None:
+        parser.error(f"--new-uid-key needs the new key in {KEY_VARIABLE}")
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be 0 (every file) or more")
     return args
@@ -168,11 +193,13 @@ def _run(args: argparse.Namespace) -> int:
     chunk_mb = _environment_number("FXA_LOADER_CHUNK_MB")
     chunk_bytes = int(chunk_mb * 1024 * 1024) if chunk_mb else reading.DEFAULT_CHUNK_BYTES
     try:
+        target = resolve_target(args.target)
         with interrupts.interruptible_wait():  # connecting: nothing is written yet
-            sink = open_sink(resolve_target(args.target))
+            sink = open_sink(target)
     except (SinkError, NotImplementedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    where = describe(target)
     try:
         loader = Loader(
             sink,
@@ -180,11 +207,39 @@ def _run(args: argparse.Namespace) -> int:
             force=args.force,
             chunk_bytes=chunk_bytes,
             progress_seconds=_environment_number("FXA_LOADER_PROGRESS_SECONDS"),
+            where=where,
+            new_uid_key=args.new_uid_key,
         )
         run = loader.unload_paths if args.unload else loader.load_paths
         summary = run(args.paths)
-    finally:
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sink.close()
+        raise
+    return _close(sink, summary, where, "unloaded" if args.unload else "committed")
+
+
+def _close(sink: Sink, summary: RunSummary, where: str, verb: str) -> int:
+    """Close the sink (DuckDB: the checkpoint; Postgres: ANALYZE of the tables written); the
+    run's exit status, a failure there included (reported on one line)."""
+    try:
         sink.close()
+    except KeyboardInterrupt as error:  # waiting for the loader lock to ANALYZE
+        if summary.interrupted is not None:
+            return summary.exit_code
+        stop = interrupts.as_interruption(error) or interrupts.Interrupted(signal.SIGINT)
+        print(interruption_message(stop, summary.committed, 0, verb), file=sys.stderr)
+        return stop.exit_code
+    except Exception as error:
+        if summary.stopped is not None or summary.interrupted is not None:
+            return summary.exit_code  # the cause is reported already
+        failure = failures.run_wide(error, where)
+        text = str(error) if isinstance(error, SinkError) else failures.one_line(error)
+        if failure is None:
+            print(f"warning: closing {where}: {text}", file=sys.stderr)
+            return summary.exit_code
+        print(f"error: {failure.kind}: {text}", file=sys.stderr)
+        return failures.RUN_STOPPED_EXIT
     return summary.exit_code
 
 

@@ -6,8 +6,10 @@ ledger check (skip, or replace with `--force` / when the file changed: retractio
 rows, then their deletion; a file removed with `--unload` is skipped unless `--force`) → one
 transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) → parse
 the chunk's distinct user agents in Python (useragent.py) → append flow events, activity events
-and rejected lines (redacted) to the sink → a file with no log line is refused → ledger row →
-commit. Any error rolls the file back.
+and rejected lines (redacted) to the sink → a file with no log line is refused → the bytes read
+(hashed as they streamed) are those hashed first → ledger row → commit. Any error rolls the file
+back; the next file starts with a new parsing engine. A run-wide failure (failures.py: the disk
+is full, the connection is lost) stops the run.
 
 SIGINT and SIGTERM (interrupts.py) are acted on at safe points: before a file, between chunks,
 before the commit. The file in progress is rolled back, no other is started, and one line on
@@ -30,10 +32,11 @@ from typing import TextIO, TypeVar
 import duckdb
 import pyarrow as pa
 
-from fxa_pipeline import interrupts, normalise, reading
+from fxa_pipeline import failures, interrupts, normalise, reading
+from fxa_pipeline.failures import RunStopped
 from fxa_pipeline.interrupts import Interrupted
 from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
-from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, LedgerRow
+from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, UID_KEY_SETTING, LedgerRow
 from fxa_pipeline.sinks import RemovedRows, Sink
 from fxa_pipeline.uid_hmac import (
     KEY_VARIABLE,
@@ -91,6 +94,10 @@ class NotALogError(RuntimeError):
     """No line of the file is a log line of either format: the file is refused whole."""
 
 
+class UidKeyRefused(RuntimeError):
+    """The key is not the one the warehouse's uids were HMACed with: the run loads nothing."""
+
+
 class _EmptyFile(Exception):  # a control-flow signal, not an error
     """The file has no line but blank ones: nothing to load, no ledger row."""
 
@@ -102,18 +109,22 @@ class RunSummary:
     skipped_files: int = 0
     failed_files: int = 0
     missing_key: bool = False
+    key_refused: str | None = None  # why the run loaded nothing (UidKeyRefused)
     unloaded_files: int = 0
     not_loaded_files: int = 0  # --unload of a file the ledger does not have
     removed_rows: int = 0
     committed: list[str] = field(default_factory=list)  # files this run loaded or unloaded
     interrupted: Interrupted | None = None  # the signal that stopped the run
-    not_started: int = 0  # files the run did not get to because of it
+    stopped: RunStopped | None = None  # the run-wide failure that stopped it (failures.py)
+    not_started: int = 0  # files the run did not get to because of either
 
     @property
     def exit_code(self) -> int:
         if self.interrupted is not None:
             return self.interrupted.exit_code
-        if self.missing_key:
+        if self.stopped is not None:
+            return failures.RUN_STOPPED_EXIT
+        if self.missing_key or self.key_refused is not None:
             return 2
         return 1 if self.failed_files or self.not_loaded_files else 0
 
@@ -227,8 +238,12 @@ class Loader:
         progress_seconds: float | None = None,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        where: str = "the target",
+        new_uid_key: bool = False,
     ) -> None:
         self.sink = sink
+        self.where = where  # the target, as messages name it
+        self.new_uid_key = new_uid_key  # record this key's fingerprint in place of another
         self.key = key
         self.force = force
         self.chunk_bytes = chunk_bytes
@@ -243,8 +258,10 @@ class Loader:
         """Load each file in its own transaction. A signal (interrupts.py) stops the run: the
         file in progress is rolled back, no other is started, a message on stderr says which
         files were committed."""
-        self._each(list(iter_files(paths)), self.load_file)
+        self._each(list(iter_files(paths)), self.load_file, prepare=self._check_uid_key)
         summary, totals = self.summary, self.summary.totals
+        if summary.key_refused is not None:
+            self.err.write(f"error: {summary.key_refused}\n")
         self.out.write(
             f"total: {summary.loaded_files:,} files loaded, {summary.skipped_files:,} "
             f"skipped, {summary.failed_files:,} failed; {totals.lines:,} lines, "
@@ -253,15 +270,29 @@ class Loader:
         )
         self.out.flush()
         self._report_interruption("committed")
+        self._report_stop()
         return summary
 
-    def _each(self, items: Sequence[_Item], work: Callable[[_Item], object]) -> None:
-        """`work` on each item in turn, stopping at a signal; the interruption and the items
-        not started are recorded in the summary."""
+    def _each(
+        self,
+        items: Sequence[_Item],
+        work: Callable[[_Item], object],
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
+        """`work` on each item in turn (after `prepare`), stopping at a signal or a run-wide
+        failure; the interruption or failure and the items not started are recorded in the
+        summary."""
         done = 0
         try:
             interrupts.check()
             self.sink.ensure_schema()
+            if prepare is not None:
+                try:
+                    prepare()
+                except UidKeyRefused as error:
+                    self.summary.key_refused = str(error)
+                    self.summary.not_started = len(items)
+                    return
             for item in items:
                 interrupts.check()
                 work(item)
@@ -269,10 +300,19 @@ class Loader:
             interrupts.check()  # a signal during the last item's commit: still reported
         except BaseException as error:
             stop = interrupts.as_interruption(error)
-            if stop is None:
+            if stop is not None:
+                self.summary.interrupted = stop
+                self.summary.not_started = len(items) - done - (stop.rolled_back is not None)
+                return
+            if not isinstance(error, Exception):
                 raise
-            self.summary.interrupted = stop
-            self.summary.not_started = len(items) - done - (stop.rolled_back is not None)
+            # A run-wide failure (a file's, or one outside any file: preparing the raw tables,
+            # reading the ledger): no other file is started.
+            stopped = error if isinstance(error, RunStopped) else None
+            if stopped is None:
+                stopped = RunStopped(failures.unexpected(error, self.where))
+            self.summary.stopped = stopped
+            self.summary.not_started = len(items) - done - (stopped.file is not None)
 
     def _report_interruption(self, verb: str) -> None:
         summary = self.summary
@@ -284,14 +324,54 @@ class Loader:
         self.err.write(message + "\n")
         self.err.flush()
 
+    def _check_uid_key(self) -> None:
+        """Before the first file: the key's fingerprint is recorded in raw.loader_settings by
+        the first load with a key; a load with another key is refused (`UidKeyRefused`), unless
+        `new_uid_key`, which records it instead. No key: nothing to check (a file with uids is
+        refused by itself)."""
+        if self.key is None:
+            return
+        fingerprint = self.key.fingerprint()
+        recorded = self.sink.claim_setting(
+            UID_KEY_SETTING, fingerprint, utc_now(), replace=self.new_uid_key
+        )
+        if recorded is None:
+            return
+        value, set_at = recorded
+        if self.new_uid_key:
+            self.err.write(
+                f"warning: the uid HMAC key of {self.where} is now the key of fingerprint "
+                f"{fingerprint} (it was {value}, since {set_at:%Y-%m-%d %H:%M} UTC): the uids "
+                "of the files loaded with the old key do not match the new ones; reload them "
+                "(docs/operations.md#the-uid-hmac-key)\n"
+            )
+            return
+        raise UidKeyRefused(
+            f"{KEY_VARIABLE} is not the key the uids of {self.where} were HMACed with (its "
+            f"fingerprint is {fingerprint}; raw.loader_settings records {value}, since "
+            f"{set_at:%Y-%m-%d %H:%M} UTC); nothing was loaded. Set the warehouse's key and "
+            "rerun; to change the key on purpose, see docs/operations.md#the-uid-hmac-key "
+            "(--new-uid-key)"
+        )
+
+    def _report_stop(self) -> None:
+        stopped = self.summary.stopped
+        if stopped is None:
+            return
+        committed = len(self.summary.committed)
+        message = failures.stop_message(stopped, committed, self.summary.not_started)
+        self.err.write(f"error: {message}\n")
+        self.err.flush()
+
     def load_file(self, path: Path) -> FileCounts | None:
         name = ledger_name(path)
         try:
             with interrupts.interruptible_wait():  # nothing of the file is written yet
-                sha256 = reading.sha256_of(path)
+                version = reading.file_version(path)
                 blank = reading.is_blank(path)
         except OSError as error:
             return self._failed(name, f"cannot read the file ({error})")
+        sha256 = version.sha256
         if blank:
             return self._empty(name, sha256)
         started = time.monotonic()
@@ -303,15 +383,15 @@ class Loader:
             self.sink.begin()
             loaded_at = self.sink.stamp()
             with interrupts.stoppable_work():
-                counts = self._load_in_transaction(path, name, sha256, loaded_at)
+                counts = self._load_in_transaction(path, name, version, loaded_at)
             if counts is None:  # already loaded
                 self._rollback()
                 return None
             interrupts.check()  # the last moment the file can still be rolled back
             self.sink.commit()
         except BaseException as error:
-            self._rollback()
-            return self._rolled_back(name, sha256, error)
+            rollback_failed = self._rollback()
+            return self._rolled_back(name, sha256, error, rollback_failed)
         self.summary.committed.append(name)
         elapsed = max(time.monotonic() - started, 1e-9)
         self.out.write(
@@ -324,10 +404,14 @@ class Loader:
         return counts
 
     def _load_in_transaction(
-        self, path: Path, name: str, sha256: str, loaded_at: datetime
+        self, path: Path, name: str, version: reading.FileVersion, loaded_at: datetime
     ) -> FileCounts | None:
         """Ledger check, removal of earlier loads, rows, ledger row; None when the file is
-        already loaded (skipped)."""
+        already loaded (skipped). The check needs the SHA-256 before the rows are read: the
+        bytes read are hashed again as they stream, and the file is rolled back when they are
+        not the bytes hashed (reading.FileChangedError), so the ledger's SHA-256 is always that
+        of the rows loaded."""
+        sha256 = version.sha256
         entries = self.sink.ledger_entries(name, sha256)
         same = [entry for entry in entries if entry.file_sha256 == sha256]
         if same and not self.force:
@@ -356,7 +440,7 @@ class Loader:
         if replace:
             # the retractions carry the new rows' load time: later than any earlier load
             self.sink.delete_files(sorted(replace), loaded_at)
-        counts = self._load_rows(path, name, loaded_at)
+        counts = self._load_rows(path, name, loaded_at, version)
         self.sink.write_ledger(
             LedgerRow(
                 name,
@@ -370,13 +454,19 @@ class Loader:
         )
         return counts
 
-    def _rolled_back(self, name: str, sha256: str, error: BaseException) -> None:
+    def _rolled_back(
+        self, name: str, sha256: str, error: BaseException, rollback_failed: bool = False
+    ) -> None:
         """Report a file whose transaction `error` rolled back; raise when it was a signal
-        (`Interrupted`, naming the file) or not an error at all."""
+        (`Interrupted`, naming the file), a run-wide failure (`RunStopped`, naming it) or not
+        an error at all. Otherwise the next file starts clean: a new parsing engine (no temp
+        table, registration or unfinished result of this file is left in it)."""
         stop = interrupts.as_interruption(error)
         if stop is not None:
             stop.rolled_back = name
             raise stop
+        self._stop_if_run_wide(error, name, rollback_failed)
+        self.sink.reset_engine()
         if isinstance(error, MissingKeyError):
             self.summary.missing_key = True
             return self._failed(name, str(error))
@@ -385,10 +475,19 @@ class Loader:
         if isinstance(error, NotALogError | reading.FileReadError | OSError):
             return self._failed(name, str(error))
         if isinstance(error, Exception):
-            # A database error (disk full, connection lost, ...): this file is rolled back,
-            # the others still get their chance.
-            return self._failed(name, f"{type(error).__name__}: {error}")
+            # A database error of this file only (a run-wide one raised RunStopped above).
+            return self._failed(name, failures.one_line(failures.first_error(error)))
         raise error
+
+    def _stop_if_run_wide(self, error: BaseException, name: str, rollback_failed: bool) -> None:
+        """Raise `RunStopped` when `error` (or a failed rollback after it) affects the whole
+        run: the disk is full, the connection is lost, the database cannot be written."""
+        if not isinstance(error, Exception):
+            return
+        broken = rollback_failed or self.sink.broken
+        failure = failures.run_wide(error, self.where, connection_broken=broken)
+        if failure is not None:
+            raise RunStopped(failure, name) from error
 
     def _failed(self, name: str, message: str) -> None:
         self.err.write(f"error: {name}: {message}\n")
@@ -423,6 +522,7 @@ class Loader:
         )
         self.out.flush()
         self._report_interruption("unloaded")
+        self._report_stop()
         return summary
 
     def unload_file(self, name: str) -> RemovedRows | None:
@@ -437,7 +537,10 @@ class Loader:
                 raise stop from None
             if not isinstance(error, Exception):
                 raise
-            return self._failed(name, f"{type(error).__name__}: {error}; nothing was removed")
+            self._stop_if_run_wide(error, name, rollback_failed=False)
+            self.sink.reset_engine()
+            cause = failures.one_line(failures.first_error(error))
+            return self._failed(name, f"{cause}; nothing was removed")
         if removed is None:
             self.err.write(
                 f"error: {name}: not loaded (raw.load_ledger has no file of this name); "
@@ -462,20 +565,31 @@ class Loader:
         self.summary.unloaded_files += 1
         return removed
 
-    def _rollback(self) -> None:
+    def _rollback(self) -> bool:
+        """Roll the file's transaction back; True when that failed (the connection's state is
+        then unknown: the run stops, naming the error that came first)."""
         try:
             self.sink.rollback()
-        except Exception as error:  # the connection may be gone; report, do not mask
-            self.err.write(f"warning: rollback failed ({type(error).__name__}: {error})\n")
+        except Exception as error:
+            # DuckDB ends a transaction whose COMMIT failed: nothing is left to roll back.
+            return "no transaction is active" not in str(error)
+        return False
 
     # ---- chunks ------------------------------------------------------------------------
-    def _load_rows(self, path: Path, name: str, loaded_at: datetime) -> FileCounts:
+    def _load_rows(
+        self,
+        path: Path,
+        name: str,
+        loaded_at: datetime,
+        version: reading.FileVersion | None = None,
+    ) -> FileCounts:
         counts = FileCounts()
         seen = _Recognition()
         file_format: FileFormat | None = None
-        progress = Progress(self.err, name, path.stat().st_size, self.progress_seconds)
+        size = version.size if version is not None else path.stat().st_size
+        progress = Progress(self.err, name, size, self.progress_seconds)
         try:
-            for chunk in reading.iter_chunks(path, self.chunk_bytes):
+            for chunk in reading.iter_chunks(path, self.chunk_bytes, version):
                 interrupts.check()  # a safe point: the file is rolled back
                 if file_format is None:
                     first = reading.first_nonblank_line(chunk.data)
@@ -565,10 +679,10 @@ class Loader:
         if self.key is None:
             with_uid = 0
             if file_format == "log":
-                (with_uid,) = engine.execute(
+                ((with_uid,),) = engine.execute(
                     "select count(*) from _fxa_parsed"
                     " where kind in ('flow', 'activity') and uid is not null"
-                ).fetchone() or (0,)
+                ).fetchall()
             # A rejected line with a uid field or a 32-hex run (a log line rejected from a
             # CSV export, a damaged line, a device id): refused too.
             if with_uid or any(contains_uid(text) for _, _, text in rejects):
@@ -638,9 +752,9 @@ class Loader:
             engine.execute(normalise.csv_parse_sql(into="_fxa_other_format"))
         else:
             engine.execute(normalise.log_parse_sql(into="_fxa_other_format"))
-        (count,) = engine.execute(
+        ((count,),) = engine.execute(
             "select count(*) from _fxa_other_format where log_line"
-        ).fetchone() or (0,)
+        ).fetchall()
         engine.execute("drop table _fxa_other_format")
         return int(count)
 

@@ -1,7 +1,9 @@
 """The raw tables (docs/loader.md): the one definition the loader and its tests share.
 
 The dbt sources (`models/staging/_fxa__sources.yml`) declare the same columns; a pytest test
-checks that the two agree, so neither can drift. `file_removal_sql()` is the one definition of
+checks that the two agree, so neither can drift. `raw.loader_settings` (`LOADER_SETTINGS`) is
+the loader's own (no model reads it): the fingerprint of the uid HMAC key the warehouse's uids
+were HMACed with. `file_removal_sql()` is the one definition of
 what removing a file's rows does (retractions first, then the deletes), shared by every sink.
 """
 
@@ -157,6 +159,31 @@ RAW_TABLES: dict[str, tuple[Column, ...]] = {
     "unloaded_files": UNLOADED_FILE_COLUMNS,
 }
 
+# The loader's settings of the warehouse, one row per name (not a dbt source): the fingerprint
+# of the uid HMAC key (`UID_KEY_SETTING`, uid_hmac.HmacKey.fingerprint()), recorded by the first
+# load with a key; a load with another key is refused (docs/operations.md#the-uid-hmac-key).
+LOADER_SETTINGS = "loader_settings"
+LOADER_SETTING_COLUMNS = (
+    _text("name", 64),
+    _text("value"),
+    Column("set_at", "timestamp"),
+)
+UID_KEY_SETTING = "uid_hmac_key_fingerprint"
+
+
+def setting_sql(placeholder: str = "%s") -> tuple[str, str, str]:
+    """(select, delete, insert) of one setting by name: `select value, set_at ... where name =
+    ?`, `delete ... where name = ?`, `insert ... (name, value, set_at) values (?, ?, ?)`."""
+    table = f"{quote(RAW_SCHEMA)}.{LOADER_SETTINGS}"
+    return (
+        f"select {quote('value')}, {quote('set_at')} from {table}"
+        f" where {quote('name')} = {placeholder}",
+        f"delete from {table} where {quote('name')} = {placeholder}",
+        f"insert into {table} ({quote('name')}, {quote('value')}, {quote('set_at')})"
+        f" values ({placeholder}, {placeholder}, {placeholder})",
+    )
+
+
 # Event table -> its retraction table.
 RETRACTIONS: dict[str, str] = {
     "flow_events": "retracted_flow_events",
@@ -173,6 +200,7 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
     "retracted_flow_events": 'distkey(flow_id) compound sortkey(retracted_at, "timestamp")',
     "retracted_activity_events": 'diststyle even compound sortkey(retracted_at, "timestamp")',
     "unloaded_files": "diststyle all sortkey(unloaded_at)",
+    LOADER_SETTINGS: "diststyle all",
 }
 
 
@@ -182,7 +210,8 @@ def quote(name: str) -> str:
 
 
 def create_table_sql(table: str, dialect: Dialect) -> str:
-    columns = ",\n    ".join(f"{quote(c.name)} {c.sql_type(dialect)}" for c in RAW_TABLES[table])
+    definition = LOADER_SETTING_COLUMNS if table == LOADER_SETTINGS else RAW_TABLES[table]
+    columns = ",\n    ".join(f"{quote(c.name)} {c.sql_type(dialect)}" for c in definition)
     attributes = ""
     if dialect == "redshift":
         attributes = "\n" + REDSHIFT_TABLE_ATTRIBUTES[table]
@@ -210,7 +239,7 @@ REDSHIFT_BUILD_LOCK_DDL = (
 
 def create_all_sql(dialect: Dialect) -> list[str]:
     statements = [f"create schema if not exists {quote(RAW_SCHEMA)}"]
-    statements += [create_table_sql(table, dialect) for table in RAW_TABLES]
+    statements += [create_table_sql(table, dialect) for table in (*RAW_TABLES, LOADER_SETTINGS)]
     if dialect == "redshift":
         statements.append(REDSHIFT_BUILD_LOCK_DDL)
     if dialect == "postgres":

@@ -9,6 +9,11 @@ chunk goes to DuckDB as one string and is split there.
 Line counting: a file has as many lines as a text editor shows: every `\\n` ends a line, and a
 last line without `\\n` still counts; a final `\\n` does not start another line. Gzip is
 recognised by its magic bytes, not by the file name.
+
+The ledger's SHA-256 is that of the bytes loaded: `iter_chunks` hashes the bytes it reads from
+disk as it streams them and, given the `FileVersion` hashed before (the loader's skip decision
+needs the hash before it reads), raises `FileChangedError` when the file it opened is not that
+one (rotated, replaced, written to in between) or changes while it is read.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +42,37 @@ READ_BYTES = 1024 * 1024  # one read() of the (decompressed) stream
 
 class FileReadError(RuntimeError):
     """The file cannot be read to its end; nothing of it may be loaded."""
+
+
+class FileChangedError(FileReadError):
+    """The bytes read are not those hashed before (the file was rotated, replaced or written
+    to in between), or the file changed while it was read."""
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """A file's SHA-256 and what the file system says of the file hashed."""
+
+    sha256: str
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    def differences(self, stat: os.stat_result) -> list[str]:
+        """What `stat` (the file read) has that differs from this version."""
+        found = []
+        if (stat.st_dev, stat.st_ino) != (self.device, self.inode):
+            found.append("another file under its name (inode)")
+        if stat.st_size != self.size:
+            found.append(f"size {self.size:,} is now {stat.st_size:,} bytes")
+        if stat.st_mtime_ns != self.mtime_ns:
+            found.append("modification time")
+        return found
+
+
+def _version(sha256: str, stat: os.stat_result) -> FileVersion:
+    return FileVersion(sha256, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -62,11 +99,44 @@ class CleanLines:
 
 
 def sha256_of(path: Path) -> str:
+    return file_version(path).sha256
+
+
+def file_version(path: Path) -> FileVersion:
+    """The file's SHA-256, with its inode, size and modification time when it was opened."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
+        stat = os.fstat(handle.fileno())
         while block := handle.read(1 << 22):
             digest.update(block)
-    return digest.hexdigest()
+    return _version(digest.hexdigest(), stat)
+
+
+class _HashingReader(io.RawIOBase):
+    """The bytes of a file as read from disk, hashed on the way (SHA-256)."""
+
+    def __init__(self, raw: io.FileIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = self.raw.readinto(buffer)
+        if count:
+            self.digest.update(memoryview(buffer)[:count])
+            self.position += count
+        return count or 0
+
+    def tell(self) -> int:
+        return self.position
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def is_gzip(path: Path) -> bool:
@@ -83,13 +153,26 @@ def _open(path: Path) -> tuple[BinaryIO, io.BufferedIOBase]:
     return raw, raw
 
 
-def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+def iter_chunks(
+    path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES, expected: FileVersion | None = None
+) -> Iterator[Chunk]:
     """Yield the file's lines in chunks of about `chunk_bytes` (more for a longer line).
 
     Memory stays bounded by `chunk_bytes` plus the longest line. A truncated or corrupt gzip
-    stream raises `FileReadError` naming the last complete line read.
+    stream raises `FileReadError` naming the last complete line read. With `expected` (the
+    version hashed before): `FileChangedError` before the first chunk when the file opened is
+    not that version, and after the last when the bytes read do not have its SHA-256 or the
+    file changed meanwhile.
     """
-    raw, stream = _open(path)
+    hashing = _HashingReader(io.FileIO(path, "rb"))
+    if expected is not None:
+        opened = os.fstat(hashing.raw.fileno())
+        if differences := expected.differences(opened):
+            hashing.close()
+            raise FileChangedError(
+                _changed(path, "between its hashing and its reading", differences)
+            )
+    raw, stream = _open_stream(hashing)
     next_line = 1
     rest = b""
     first = True
@@ -122,7 +205,9 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
                     block = block[len(BOM) :]
             if not block:
                 if rest:
-                    yield Chunk(next_line, rest, rest.count(b"\n") + 1, raw.tell())
+                    yield Chunk(next_line, rest, rest.count(b"\n") + 1, hashing.position)
+                if expected is not None:
+                    _check_read(path, hashing, expected)
                 return
             data = rest + block if rest else block
             cut = data.rfind(b"\n")
@@ -131,11 +216,44 @@ def iter_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[
                 continue
             body, rest = data[:cut], data[cut + 1 :]
             count = body.count(b"\n") + 1
-            yield Chunk(next_line, body, count, raw.tell())
+            yield Chunk(next_line, body, count, hashing.position)
             next_line += count
     finally:
         stream.close()
         raw.close()
+
+
+def _changed(path: Path, when: str, differences: list[str]) -> str:
+    return (
+        f"the file changed {when} ({'; '.join(differences)}): it was rotated, replaced or "
+        "written to meanwhile; nothing of it was written. Load it again once nothing writes "
+        "to it any more"
+    )
+
+
+def _check_read(path: Path, hashing: _HashingReader, expected: FileVersion) -> None:
+    """After the last byte: what was read is `expected`, and the name still holds it."""
+    differences = []
+    read = hashing.digest.hexdigest()
+    if read != expected.sha256:
+        differences.append(f"SHA-256 {expected.sha256} when hashed, {read} of the bytes read")
+    differences += expected.differences(os.fstat(hashing.raw.fileno()))
+    try:
+        now = os.stat(path)
+    except OSError:
+        differences.append("its name was removed")
+    else:
+        if (now.st_dev, now.st_ino) != (expected.device, expected.inode):
+            differences.append("another file under its name (inode)")
+    if differences:
+        raise FileChangedError(_changed(path, "while it was read", sorted(set(differences))))
+
+
+def _open_stream(hashing: _HashingReader) -> tuple[io.BufferedReader, io.BufferedIOBase]:
+    raw = io.BufferedReader(hashing, buffer_size=READ_BYTES)
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw, raw
 
 
 def is_blank(path: Path) -> bool:

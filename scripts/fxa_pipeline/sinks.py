@@ -22,6 +22,11 @@ committed after it.
 
 `unload_file(name)` runs a whole unload (`--unload`) in one transaction of its
 own: the same removal as `delete_files`, only when the ledger has the name.
+`claim_setting(name, value, ...)` records a row of `raw.loader_settings` (the uid key's
+fingerprint) in a transaction of its own. After a failed file, `reset_engine()` gives the next
+one a new parsing engine; `broken` says whether the connection is lost (docs/loader.md#failures).
+Postgres: every transaction that writes takes the loader lock first, the end-of-run ANALYZE
+included, and the connection's `application_name` is `fxa-metrics loader <host> pid <pid>`.
 
 `open_sink(target, read_only=True)` opens the target for reading only (`--status`): `query(sql)`
 runs the same SQL on every target through the sink's connection; nothing can be written (DuckDB:
@@ -31,9 +36,11 @@ S3 settings needed).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import socket
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +59,7 @@ from fxa_pipeline.raw_schema import (
     create_all_sql,
     file_removal_sql,
     quote,
+    setting_sql,
     unload_record_sql,
     unloaded_at_sql,
 )
@@ -140,10 +148,67 @@ def _column_list(table: str) -> str:
 
 class Sink(ABC):
     dialect: Dialect
+    _engine: duckdb.DuckDBPyConnection
+    _engine_share = 1.0  # of the loader's DuckDB memory limit
 
     @property
-    @abstractmethod
-    def engine(self) -> duckdb.DuckDBPyConnection: ...
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        return self._engine
+
+    def reset_engine(self) -> None:
+        """A new parsing engine, after a failed file: nothing of that file (a temp table, a
+        registration, a result it left unfinished) reaches the next one."""
+        old = self._engine
+        self._engine = new_engine(memory_share=self._engine_share)
+        with contextlib.suppress(duckdb.Error):
+            old.close()
+
+    @property
+    def broken(self) -> bool:
+        """Whether the connection to the target is lost (Postgres)."""
+        return False
+
+    def claim_setting(
+        self, name: str, value: str, set_at: datetime, *, replace: bool = False
+    ) -> tuple[str, datetime] | None:
+        """raw.loader_settings' `name`, in one transaction of its own (Postgres: under the
+        loader lock): recorded as `value` when there is none, or with `replace`. The (value,
+        set_at) recorded before when it is another value (without `replace`, nothing was
+        written); None otherwise."""
+        placeholder = "?" if self.dialect == "duckdb" else "%s"
+        select, delete, insert = setting_sql(placeholder)
+        try:
+            self.begin_settings()
+            rows = self._setting_statement(select, [name], fetch=True)
+            if rows and rows[0][0] == value:
+                self.rollback_settings()
+                return None
+            if rows and not replace:
+                self.rollback_settings()
+                return str(rows[0][0]), rows[0][1]
+            self._setting_statement(delete, [name])
+            self._setting_statement(insert, [name, value, set_at])
+            self.commit_settings()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.rollback_settings()
+            raise
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
+    # One transaction on the target's connection (RedshiftSink stages its files' rows instead).
+    def begin_settings(self) -> None:
+        self.begin()
+
+    def commit_settings(self) -> None:
+        self.commit()
+
+    def rollback_settings(self) -> None:
+        self.rollback()
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
 
     @abstractmethod
     def ensure_schema(self) -> None: ...
@@ -243,6 +308,7 @@ def _ledger_values(row: LedgerRow) -> tuple[object, ...]:
 
 class DuckDBSink(Sink):
     dialect: Dialect = "duckdb"
+    _engine_share = 0.5
 
     def __init__(self, target: DuckDBTarget, *, read_only: bool = False) -> None:
         path = Path(target.path).expanduser()
@@ -267,11 +333,9 @@ class DuckDBSink(Sink):
         # transaction: temp tables replaced inside a transaction are kept until it ends, so a
         # file of a few GiB would hold every chunk's temp tables in memory (measured: 2.9 GiB
         # RSS for a 1.3 GiB file).
-        self._engine = new_engine(memory_share=0.5)
-
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
+        self._engine = new_engine(memory_share=self._engine_share)
+        self._path = target.path
+        self._read_only = read_only
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -300,6 +364,12 @@ class DuckDBSink(Sink):
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self._con.execute(sql).fetchall()
 
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        result = self._con.execute(sql, parameters)
+        return result.fetchall() if fetch else []
+
     def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
         self._remove(file_names, retracted_at)
 
@@ -326,7 +396,10 @@ class DuckDBSink(Sink):
                 f"insert into {_RAW}.{table} ({_column_list(table)}) select * from _fxa_append_rows"
             )
         finally:
-            self._con.unregister("_fxa_append_rows")
+            # after a failed insert this fails too ("transaction is aborted"): never let it
+            # replace the insert's error, which names the cause
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister("_fxa_append_rows")
 
     def write_ledger(self, row: LedgerRow) -> None:
         self._con.execute(
@@ -345,8 +418,24 @@ class DuckDBSink(Sink):
         return self._con.execute(sql).fetchall()
 
     def close(self) -> None:
-        self._engine.close()
-        self._con.close()
+        """Checkpoint (the committed files move from the `.wal` file into the database file),
+        then close. A checkpoint that fails (a full disk) is reported: the files committed are
+        safe in the `.wal` file, which the next process to open the database replays."""
+        try:
+            if not self._read_only:
+                self._con.execute("checkpoint")
+        except duckdb.Error as error:
+            raise SinkError(
+                f"the checkpoint of {self._path} failed ({' '.join(str(error).split())}): the "
+                f"files committed are safe in {self._path}.wal, which the next process to open "
+                "the database writes into it; free space on its disk, then run the loader again "
+                "(or dbt)"
+            ) from error
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self._engine.close()
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
 
 
 class PostgresSink(Sink):
@@ -359,7 +448,9 @@ class PostgresSink(Sink):
 
         self._psycopg = psycopg
         try:
-            self._conn = psycopg.connect(**target.conninfo(), autocommit=False)
+            self._conn = psycopg.connect(
+                **target.conninfo(), autocommit=False, application_name=application_name()
+            )
         except psycopg.Error as error:
             raise SinkError(
                 f"cannot connect to Postgres at {target.host}:{target.port} database "
@@ -371,10 +462,6 @@ class PostgresSink(Sink):
         # Tables appended to by the current file, and by committed files of this run.
         self._appended: set[str] = set()
         self._committed: set[str] = set()
-
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
 
     def ensure_schema(self) -> None:
         with self._conn.cursor() as cursor:
@@ -398,6 +485,17 @@ class PostgresSink(Sink):
             cursor.execute(unloaded_at_sql("%s"), [file_name])
             rows = cursor.fetchall()
         return rows[0][0] if rows else None
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._conn.broken or self._conn.closed)
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall() if fetch else []
 
     def begin(self) -> None:
         with self._conn.cursor() as cursor:
@@ -488,12 +586,21 @@ class PostgresSink(Sink):
         `loaded_at` values above the histogram autovacuum last saw, so without them Postgres
         estimates the next incremental build's `loaded_at > watermark` at a row or two and may
         pick nested loops (measured: minutes instead of seconds for activity_events)."""
-        if not self._committed or self._conn.closed or interrupts.requested() is not None:
+        if not self._committed or self.broken or interrupts.requested() is not None:
             return  # interrupted: exit promptly; the next run that writes them analyzes them
         tables = ", ".join(f"{_RAW}.{table}" for table in sorted(self._committed))
-        with self._conn.cursor() as cursor:
-            cursor.execute(f"analyze {tables}")
-        self._conn.commit()
+        # Under the loader lock, like every other write of the raw tables: ANALYZE locks the
+        # tables one after the other, and another loader's schema DDL (ensure_schema) locks
+        # them in another order; outside the lock the two deadlocked.
+        try:
+            with self._conn.cursor() as cursor:
+                self._lock(cursor)
+                cursor.execute(f"analyze {tables}")
+            self._conn.commit()
+        except BaseException:
+            with contextlib.suppress(self._psycopg.Error):
+                self._conn.rollback()
+            raise
         self._committed = set()
 
 
@@ -558,10 +665,6 @@ class RedshiftSink(Sink):
             ) from error
         return connection
 
-    @property
-    def engine(self) -> duckdb.DuckDBPyConnection:
-        return self._engine
-
     def ensure_schema(self) -> None:
         cursor = self._conn.cursor()
         for statement in create_all_sql("redshift"):
@@ -585,6 +688,24 @@ class RedshiftSink(Sink):
         rows = cursor.fetchall()
         self._conn.rollback()  # end the read's implicit transaction
         return rows[0][0] if rows else None
+
+    def begin_settings(self) -> None:
+        self._discard()
+        cursor = self._conn.cursor()
+        cursor.execute(redshift_copy.LOCK_SQL)  # the loader lock, as a file's COPY takes it
+
+    def commit_settings(self) -> None:
+        self._conn.commit()
+
+    def rollback_settings(self) -> None:
+        self._conn.rollback()
+
+    def _setting_statement(
+        self, sql: str, parameters: list[object], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        cursor = self._conn.cursor()
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall()) if fetch else []
 
     def begin(self) -> None:
         self._discard()
@@ -667,6 +788,12 @@ class RedshiftSink(Sink):
         self._discard()
         self._conn.close()
         self._engine.close()
+
+
+def application_name() -> str:
+    """How the loader's connection shows in Postgres' pg_stat_activity (and the server's log,
+    with %a in log_line_prefix): `fxa-metrics loader <host> pid <pid>`."""
+    return f"fxa-metrics loader {socket.gethostname()} pid {os.getpid()}"[:63]
 
 
 def open_sink(target: Target, *, read_only: bool = False) -> Sink:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 KEY_VARIABLE = "FXA_METRICS_UID_HMAC_KEY"
 _BLOCK = 64  # SHA-256 block size in bytes
+FINGERPRINT_LABEL = b"fxa-metrics uid HMAC key fingerprint"
 
 # `"uid": <value>` in raw (possibly invalid) JSON: a string value (escapes allowed) or a bare
 # scalar. Used on rejected lines, which may not parse.
@@ -44,6 +45,12 @@ class HmacKey:
     def from_environment(cls) -> HmacKey | None:
         value = os.environ.get(KEY_VARIABLE, "")
         return cls(value.encode("utf-8")) if value else None
+
+    def fingerprint(self) -> str:
+        """What the warehouse records of the key (raw.loader_settings) to refuse a load with
+        another key: the first 16 hex characters of HMAC-SHA256(key, `FINGERPRINT_LABEL`).
+        Knowing it tells nothing of the key."""
+        return hmac.new(self.key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
 
     def hexdigest(self, uid: str) -> str:
         return hmac.new(self.key, uid.encode("utf-8"), hashlib.sha256).hexdigest()

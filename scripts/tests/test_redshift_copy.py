@@ -541,10 +541,16 @@ def test_loader_through_redshift_sink_copies_what_duckdb_stores(
     assert summary.loaded_files == 1, err.getvalue()
 
     creates = [sql for sql, _ in connection.statements if sql.startswith("create")]
-    assert len(creates) == 9  # schema + 7 raw tables + the build lock's table, Redshift DDL
+    assert len(creates) == 10  # schema + 7 raw tables + loader_settings + build lock, Redshift DDL
     assert all("distkey" in sql or "diststyle" in sql for sql in creates[1:])
     body = [line for line in connection.log if not line.startswith(("create", "select"))]
     assert body[0] == "COMMIT"  # ensure_schema
+    # the key's fingerprint, recorded by this first load, under the loader lock
+    assert body[1] == 'lock "raw"."load_ledger"'
+    assert body[2].startswith('delete from "raw".loader_settings')
+    assert body[3].startswith('insert into "raw".loader_settings')
+    assert body[4] == "COMMIT"
+    body = body[4:]
     assert body[1] == "ROLLBACK"  # the ledger look-up's read-only transaction
     assert body[2] == "ROLLBACK"  # the look-up of an unload of the file's name
     assert body[3] == 'lock "raw"."load_ledger"'
