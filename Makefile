@@ -152,6 +152,16 @@ docs: $(STAMP) ## generate the dbt docs site into target/ (needs a built warehou
 docs-serve: docs ## serve the docs site on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C to stop)
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+# --- semantic layer -------------------------------------------------------------------
+# M=<metric>[,<metric>...] BY=<group-by>[,...] (default metric_time__day), START=/END= (YYYY-MM-DD;
+# default the 28 days up to the latest day with data), TARGET=, SQL=1 prints the SQL (for
+# Redash) instead of running it. docs/metrics.md lists the metrics.
+.PHONY: metrics
+metrics: $(STAMP) ## query a KPI of the semantic layer: M=<metrics> BY=<dimensions> [START= END= TARGET= SQL=1]; without M, the list
+	@$(PY) scripts/metrics.py $(if $(M),--metrics "$(M)",--list) $(if $(BY),--by "$(BY)") \
+		$(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
+		$(if $(TARGET),--target "$(TARGET)") $(if $(filter-out 0,$(SQL)),--sql)
+
 # --- daily cron run ----------------------------------------------------------------------
 # Optional: FULL_REFRESH=1, VARS='<yaml>' (dbt --vars), SELECT='<spec>' (dbt build --select),
 # TARGET_PATH=<dir> (dbt's artifacts; else $DBT_TARGET_PATH, else target/), LOG_FILE=<file>.

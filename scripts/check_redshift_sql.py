@@ -17,6 +17,9 @@ one:
    portability (see DENYLIST).
 4. Read `manifest.json`: every table or incremental model in `models/marts/` and
    `models/metrics/` carries a Redshift `dist` and `sort` config on the redshift target.
+5. Render every metric of the semantic layer (models/semantic/) for Redshift with MetricFlow's
+   Redshift renderer, from the semantic manifest of the same parse, and check its SQL as in 2
+   and 3.
 
 Usage: `python scripts/check_redshift_sql.py` from the project root (`make redshift-check`).
 Exit status 0 when clean, 1 with one line per problem (file:line: what and why) otherwise.
@@ -293,6 +296,27 @@ def ddl_statements() -> Iterable[tuple[str, str]]:
         yield f"scripts/fxa_pipeline/raw_schema.py: create_all_sql('redshift')[{index}]", statement
 
 
+def metric_statements(semantic_manifest: Path) -> Iterable[tuple[str, str]]:
+    """The Redshift SQL of every metric of the semantic layer by day (MetricFlow's Redshift
+    renderer, offline), and of the percentiles by week and service (two percentiles in one
+    statement, which Redshift accepts only with one ORDER BY)."""
+    from fxa_pipeline.semantic import MetricSql, read_semantic_manifest
+
+    metric_sql = MetricSql(read_semantic_manifest(semantic_manifest), "redshift")
+    queries = [([name], ["metric_time__day"]) for name in metric_sql.metric_names]
+    queries.append(
+        (
+            ["p50_seconds_to_complete", "p90_seconds_to_complete"],
+            ["metric_time__week", "flow__service"],
+        )
+    )
+    for metrics, group_by in queries:
+        where = (
+            f"models/semantic/_semantic__models.yml: {', '.join(metrics)} by {', '.join(group_by)}"
+        )
+        yield where, metric_sql.sql(metrics, group_by)
+
+
 def _check_item(item: tuple[str, str]) -> list[Problem]:
     where, sql = item
     return check_sql(sql, where)
@@ -329,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((paths["full"] / "manifest.json").read_text())
     for where, statement in ddl_statements():
         items.setdefault(statement, (where, statement))
+    metrics = 0
+    for where, statement in metric_statements(target_root / "parse" / "semantic_manifest.json"):
+        items.setdefault(statement, (where, statement))
+        metrics += 1
 
     print(f"parsing {len(items)} distinct SQL texts with sqlfluff's redshift dialect", flush=True)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -344,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"redshift-check {verdict}: {len(problems)} problem(s) in {len(items)} distinct SQL "
         f"texts ({models} models and their data tests, {analyses} analyses, "
-        f"{len(COMPILE_MODES)} paths; raw DDL)"
+        f"{len(COMPILE_MODES)} paths; raw DDL; {metrics} metric queries)"
     )
     return 1 if problems else 0
 

@@ -427,6 +427,14 @@ class Warehouse:
             self._manifest("").write(str(path))
         return json.loads(path.read_text())
 
+    def semantic_manifest(self) -> Any:
+        """The MetricFlow semantic manifest of the project parsed for this warehouse (its
+        relations name this database)."""
+        from fxa_pipeline.semantic import from_dbt_manifest
+
+        with self._environment():
+            return from_dbt_manifest(self._manifest(""))
+
     # -- reading and writing
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one SQL statement (autocommit); parameters are written `?`."""
