@@ -36,13 +36,7 @@
 {%- set sampling = parents[parent_name] -%}
 {%- set unit = adapter.quote(sampling['unit']) if sampling['unit'] == 'timestamp' else sampling['unit'] -%}
 {%- set recompute = {'changes': sampling['changes'], 'unit': sampling['unit']} -%}
-{{ config(
-    unique_key=unit,
-    meta={'recompute': recompute},
-    indexes=fxa_metrics.recompute_indexes(unit),
-    dist=(sampling['id'] if target.type == 'redshift' else none),
-    sort=(sampling['sort'] if target.type == 'redshift' else none),
-) }}
+{{ fxa_metrics.recompute_config(recompute, dist=sampling['id'], sort=sampling['sort']) }}
 {%- set columns = [] -%}
 {%- if execute -%}
     {%- for column in graph.nodes['model.fxa_metrics.' ~ parent_name].columns.values() -%}

@@ -91,6 +91,34 @@
     {{ return([]) }}
 {% endmacro %}
 
+{#-
+    recompute_config(recompute, ...): the one config call of a model built by this strategy.
+    From the model's recompute declaration (meta.recompute) it sets the unique key (the unit:
+    `day`, `flow_id`, `uid`, or `"timestamp"` quoted, a reserved word in Redshift), the meta
+    the strategy reads at run time and the Postgres indexes (recompute_indexes()); `dist` and
+    `sort` are the model's Redshift keys, set on the redshift target only. The strategy and
+    the rest of the config come from dbt_project.yml (marts/, metrics/).
+
+        {{ fxa_metrics.recompute_config(recompute, dist='flow_id', sort='begin_time') }}
+
+    `unique_key`: when the table's day column is not named `day` (the unit `day` of
+    kpi_retention_daily is its `cohort_day`). `index_also`: more columns an incremental run
+    looks rows up by (recompute_indexes()).
+-#}
+{% macro recompute_config(recompute, dist, sort, unique_key=none, index_also=[]) %}
+    {%- set spec = fxa_metrics.recompute_spec(recompute) -%}
+    {%- set unit = '"timestamp"' if spec['unit'] == 'timestamp' else spec['unit'] -%}
+    {%- set key = unique_key if unique_key is not none else unit -%}
+    {%- set redshift = target.type == 'redshift' -%}
+    {%- do config(
+        unique_key=key,
+        meta={'recompute': spec},
+        indexes=fxa_metrics.recompute_indexes(key, also=index_also),
+        dist=(dist if redshift else none),
+        sort=(sort if redshift else none),
+    ) -%}
+{% endmacro %}
+
 {#- The model's recompute declaration, checked: `spec` as the model passes it (dbt's config is
     not readable while a project is parsed, when the refs it implies must be rendered), else
     the model's `meta.recompute` (at run time, for the strategy). -#}

@@ -1,13 +1,5 @@
 {%- set recompute = {'changes': 'activity', 'unit': 'timestamp'} %}
-{{
-    config(
-        unique_key='"timestamp"',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('"timestamp"', also=['uid']),
-        dist=('uid' if target.type == 'redshift' else none),
-        sort=('"timestamp"' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='uid', sort='"timestamp"', index_also=['uid']) }}
 
 {#
     One row per distinct activity event (all eight spec columns equal = same event). The

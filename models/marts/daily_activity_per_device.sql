@@ -1,13 +1,5 @@
 {%- set recompute = {'changes': 'activity', 'unit': 'day'} %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('uid' if target.type == 'redshift' else none),
-        sort=('day' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='uid', sort='day') }}
 
 {#
     One row per distinct (day, uid, device_id, service, ua_browser, ua_version, ua_os) of the

@@ -6,15 +6,7 @@
 {%- endif -%}
 
 {%- set recompute = {'changes': 'activity', 'unit': 'day', 'days_after': window_days} %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('uid' if target.type == 'redshift' else none),
-        sort=('day' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='uid', sort='day') }}
 
 {#
     One row per (day, uid) where the user was active on `day` on some device A and on a device

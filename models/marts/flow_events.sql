@@ -1,14 +1,6 @@
 {%- set recompute = {'changes': 'flow', 'unit': 'flow_id'} %}
 {%- set lookaround_hours = fxa_metrics.flow_lookaround_hours() %}
-{{
-    config(
-        unique_key='flow_id',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('flow_id'),
-        dist=('flow_id' if target.type == 'redshift' else none),
-        sort=('"timestamp"' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='flow_id', sort='"timestamp"') }}
 
 {#
     One row per distinct flow event: (flow_id, type, timestamp, flow_time). Identical log lines

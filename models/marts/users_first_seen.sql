@@ -1,13 +1,5 @@
 {%- set recompute = {'changes': 'activity', 'unit': 'uid'} %}
-{{
-    config(
-        unique_key='uid',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('uid'),
-        dist=('uid' if target.type == 'redshift' else none),
-        sort=('first_seen_day' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='uid', sort='first_seen_day') }}
 
 {#
     One row per uid with at least one activity event: the day of its earliest activity event

@@ -3,15 +3,7 @@
             'changes': 'activity', 'unit': 'day',
             'days_after': window_days - 1, 'first_seen_days': true,
         } %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day', also=['uid']),
-        dist=('uid' if target.type == 'redshift' else none),
-        sort=('day' if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='uid', sort='day', index_also=['uid']) }}
 
 {#
     One row per (day, uid) for every day D with at least one activity event and every uid

@@ -3,15 +3,7 @@
             'changes': 'flow', 'unit': 'day',
             'days_before': margin_days, 'days_after': margin_days,
         } %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('all' if target.type == 'redshift' else none),
-        sort=(['day'] if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='all', sort=['day']) }}
 
 {#
     Time taken for device connection: one row per (day, service) over the completed flows begun

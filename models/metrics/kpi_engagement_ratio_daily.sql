@@ -29,15 +29,7 @@
             'changes': 'activity', 'unit': 'day',
             'days_after': window_days - 1, 'full_window_days': window_days - 1,
         } %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('all' if target.type == 'redshift' else none),
-        sort=(['day'] if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='all', sort=['day']) }}
 
 with
 

@@ -3,15 +3,7 @@
             'changes': 'flow', 'unit': 'day',
             'days_before': margin_days, 'days_after': margin_days,
         } %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('all' if target.type == 'redshift' else none),
-        sort=(['day'] if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='all', sort=['day']) }}
 
 {#
     Sign-in and sign-up funnels: one row per (day, flow_kind), day = UTC date of begin_time,

@@ -3,15 +3,7 @@
             'changes': 'activity', 'unit': 'day',
             'days_after': window_days, 'full_window_days': window_days,
         } %}
-{{
-    config(
-        unique_key='day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('day'),
-        dist=('all' if target.type == 'redshift' else none),
-        sort=(['day'] if target.type == 'redshift' else none),
-    )
-}}
+{{ fxa_metrics.recompute_config(recompute, dist='all', sort=['day']) }}
 
 {#
     Multi-device usage: one row per day with a row in daily_activity_per_device.

@@ -22,12 +22,11 @@
             'days_before': 27, 'latest_window_days': 27, 'uid_event_days': cohort_event,
         } %}
 {{
-    config(
+    fxa_metrics.recompute_config(
+        recompute,
+        dist='all',
+        sort=['cohort_day'],
         unique_key='cohort_day',
-        meta={'recompute': recompute},
-        indexes=fxa_metrics.recompute_indexes('cohort_day'),
-        dist=('all' if target.type == 'redshift' else none),
-        sort=(['cohort_day'] if target.type == 'redshift' else none),
     )
 }}
 
