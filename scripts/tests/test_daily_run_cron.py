@@ -392,7 +392,7 @@ def test_the_summary_reads_the_real_loaders_lines_about_files(tmp_path, capsys):
         if "load_events.py" in " ".join(argv):
             ran.append("load")
             return daily_run.run_subprocess(argv, log, env)
-        ran.append("build" if "build" in argv else "freshness")
+        ran.append("freshness" if "freshness" in argv else "build")
         return 0
 
     def daily() -> tuple[int, str]:
