@@ -346,11 +346,14 @@ class Warehouse:
             status = run_loader(*paths, target=self.target, force=force, unload=unload)
         return status, output.getvalue()
 
-    def loader_process(self, *paths: Path, unload: bool = False) -> subprocess.Popen[str]:
+    def loader_process(
+        self, *paths: Path, unload: bool = False, force: bool = False
+    ) -> subprocess.Popen[str]:
         """scripts/load_events.py in a process of its own (running beside this one: a build,
         other loaders), started; its output piped. The caller waits for it."""
         argv = [sys.executable, str(SCRIPTS / "load_events.py"), "--target", self.target]
         argv += ["--unload"] if unload else []
+        argv += ["--force"] if force else []
         argv += [str(path) for path in paths]
         return subprocess.Popen(
             argv,

@@ -419,16 +419,28 @@ def _build_process(warehouse: Warehouse) -> subprocess.Popen[str]:
 
 
 def soak_round(
-    warehouse: Warehouse, rng: random.Random, to_load: list[Path], to_unload: list[Path]
+    warehouse: Warehouse,
+    rng: random.Random,
+    to_load: list[Path],
+    to_unload: list[Path],
+    unloaded: set[Path],
 ) -> list[str]:
-    """Start, in a seeded random order, a loader process per file of `to_load`, an unload
+    """Start, in a seeded random order, a loader process per file of `to_load` (with `--force`
+    for a file of `unloaded`: an unloaded file is loaded again only on purpose), an unload
     process per file of `to_unload`, a build in this process and a build.py process; wait for
     all; fail unless each exits 0. The order the actions were started in."""
     starts: list[tuple[str, Callable[[], Any]]] = [
-        (f"load {path.name}", lambda path=path: warehouse.loader_process(path)) for path in to_load
+        (
+            f"load {path.parent.name}/{path.name}",
+            lambda path=path: warehouse.loader_process(path, force=path in unloaded),
+        )
+        for path in to_load
     ]
     starts += [
-        (f"unload {path.name}", lambda path=path: warehouse.loader_process(path, unload=True))
+        (
+            f"unload {path.parent.name}/{path.name}",
+            lambda path=path: warehouse.loader_process(path, unload=True),
+        )
         for path in to_unload
     ]
     in_process = _InProcessBuild(warehouse)
@@ -464,15 +476,16 @@ def test_concurrency_soak(log_sets: Callable[[LogSet], Path], tmp_path: Path) ->
     with scratch_warehouse("postgres", tmp_path / "warehouse") as warehouse:
         warehouse.load(files[0])
         assert warehouse.build_status()[0] == 0
-        loaded = {files[0]}
+        loaded, unloaded = {files[0]}, set()
         orders = []
         for _ in range(SOAK_ROUNDS):
             new = [path for path in files if path not in loaded]
             to_load = rng.sample(new, k=min(len(new), rng.randint(1, 2)))
             to_unload = rng.sample(sorted(loaded), k=1) if rng.random() < 0.6 else []
-            orders.append(soak_round(warehouse, rng, to_load, to_unload))
+            orders.append(soak_round(warehouse, rng, to_load, to_unload, unloaded))
             print(f"soak round {len(orders)}: {' -> '.join(orders[-1])}")
             loaded = (loaded | set(to_load)) - set(to_unload)
+            unloaded = (unloaded | set(to_unload)) - set(to_load)
         assert warehouse.build_status()[0] == 0
         ledger = {name for (name,) in warehouse.query("select file_name from raw.load_ledger")}
         assert ledger == {str(path.resolve()) for path in loaded}, orders
