@@ -115,7 +115,7 @@ with psycopg.connect() as conn:
 
 
 @dataclass
-class Warehouse:
+class BenchTarget:
     """One target of the benchmark: how to start afresh and how to measure its floors."""
 
     target: str
@@ -159,10 +159,10 @@ class Warehouse:
         return json.loads(result.stdout)
 
 
-def duckdb_warehouse(work: Path) -> Warehouse:
+def duckdb_warehouse(work: Path) -> BenchTarget:
     db = work / "bench.duckdb"
     env = bench_env(FXA_DUCKDB_PATH=str(db))
-    return Warehouse(
+    return BenchTarget(
         target="duckdb",
         env=env,
         work=work,
@@ -174,7 +174,7 @@ def duckdb_warehouse(work: Path) -> Warehouse:
     )
 
 
-def postgres_warehouse(work: Path) -> Warehouse:
+def postgres_warehouse(work: Path) -> BenchTarget:
     env = bench_env()
 
     def fresh() -> None:
@@ -188,7 +188,7 @@ def postgres_warehouse(work: Path) -> Warehouse:
         listing = "\n".join(map(str, files))
         return run_measured([sys.executable, "-c", POSTGRES_READ_FLOOR, listing], env)
 
-    return Warehouse(
+    return BenchTarget(
         target="postgres",
         env=env,
         work=work,
@@ -232,7 +232,7 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def bench_target(wh: Warehouse, logs: Logs, repeat: int) -> dict[str, object]:
+def bench_target(wh: BenchTarget, logs: Logs, repeat: int) -> dict[str, object]:
     runs: dict[str, list[Measurement]] = {
         k: []
         for k in (

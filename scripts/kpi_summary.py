@@ -1,9 +1,10 @@
 """Print a short summary of the KPI tables of a DuckDB warehouse (the end of `make demo`).
 
 Reads `analytics.kpi_*` (docs/data-contract.md#kpi-tables) from the DuckDB file of the `duckdb`
-target (`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only. A table that is not built yet
-is reported as such instead of failing, and a column the models gained later (`service_name`,
-`full_window`) is shown only when the warehouse has it, so an older warehouse still prints.
+target (`FXA_DUCKDB_PATH`, default `fxa_metrics.duckdb`), read-only, through the reader the KPI
+report uses too (`fxa_pipeline/kpi_tables.py`). A table that is not built yet is reported as such
+instead of failing, and a column the models gained later (`service_name`, `full_window`) is shown
+only when the warehouse has it, so an older warehouse still prints.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
+from fxa_pipeline.kpi_tables import KpiReader, KpiReaderError, open_kpi_reader
+from fxa_pipeline.targets import DuckDBTarget
 
 
 @dataclass(frozen=True)
@@ -151,27 +154,13 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return "\n".join("  " + line for line in lines)
 
 
-def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [schema]
-    ).fetchall()
-    return {name for (name,) in rows}
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return {name for (name,) in rows}
-
-
-def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
-    tables = existing_tables(con, schema)
+def summary(source: KpiReader | duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
+    """The summary of the KPI tables in `schema` (a DuckDB connection is read as it is)."""
+    reader = source if isinstance(source, KpiReader) else KpiReader(source, schema, (schema,))
+    tables = reader.tables(schema)
     out = []
     counts = [
-        (table, con.execute(f"select count(*) from {schema}.{table}").fetchone()[0])
+        (table, reader.rows(f"select count(*) from {schema}.{table}")[0][0])
         for table in COUNTED_TABLES
         if table in tables
     ]
@@ -179,26 +168,24 @@ def summary(con: duckdb.DuckDBPyConnection, schema: str, days: int) -> str:
     out.append(f"Spec tables (rows): {built}")
     for section in SECTIONS:
         out.append(f"\n{section.title} [{schema}.{section.table}]")
-        if section.table not in tables:
+        columns = reader.columns(schema, section.table)
+        if columns is None:
             out.append("  (not built yet)")
             continue
         shown = 1 if section.latest_day_only else int(days)
         if section.earliest:
             shown = RETENTION_COHORTS
         qualified = f"{schema}.{section.table}"
-        query = (
-            f"select {section.select_list(table_columns(con, schema, section.table))} "
+        header, rows = reader.query(
+            f"select {section.select_list(columns)} "
             f"from {qualified} where {section.days_filter(qualified, shown)} "
             + (f"group by {section.group_by} " if section.group_by else "")
             + f"order by {section.order}"
         )
-        cursor = con.execute(query)
-        header = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
         if section.total_row and rows:
             # the whole funnel: flows of every kind (a flow's kind is known only once it
             # reaches account creation or login, so early drop-off is all `unknown`)
-            rows.append(["all", *(sum(row[i] or 0 for row in rows) for i in range(1, len(header)))])
+            rows.append(("all", *(sum(row[i] or 0 for row in rows) for i in range(1, len(header)))))
         out.append(format_table(header, rows))
     return "\n".join(out)
 
@@ -214,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.exists(args.database):
         print(f"{args.database} does not exist: run `make demo` first", file=sys.stderr)
         return 1
-    with duckdb.connect(args.database, read_only=True) as con:
-        print(summary(con, args.schema, args.days))
+    try:
+        reader = open_kpi_reader(DuckDBTarget(args.database), schemas=(args.schema,))
+    except KpiReaderError as error:
+        print(f"kpi_summary: {error}", file=sys.stderr)
+        return 1
+    try:
+        print(summary(reader, args.schema, args.days))
+    finally:
+        reader.close()
     return 0
 
 

@@ -13,16 +13,16 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from fxa_pipeline.kpi_tables import KpiReaderError, open_kpi_reader
 from fxa_pipeline.report import data, page
-from fxa_pipeline.report.warehouse import WarehouseError, open_warehouse
 from fxa_pipeline.targets import TARGET_NAMES, default_target_name, resolve_target
 
 DEFAULT_OUT = os.path.join("artifacts", "kpi-report.html")
 
 
 def build(target_name: str) -> str:
-    """The page's HTML for the warehouse of `target_name` (WarehouseError if unreachable)."""
-    wh = open_warehouse(resolve_target(target_name))
+    """The page's HTML for the warehouse of `target_name` (KpiReaderError if unreachable)."""
+    wh = open_kpi_reader(resolve_target(target_name))
     try:
         report = page.Report(
             target=target_name,
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         html = build(args.target)
-    except WarehouseError as error:
+    except KpiReaderError as error:
         print(f"report: {error}", file=sys.stderr)
         return 1
     out_dir = os.path.dirname(args.out)

@@ -356,12 +356,12 @@ def test_retention_table(page: tuple[Path, str]) -> None:
 
 def test_retention_weeks_not_over_are_left_out_not_zero(tmp_path: Path) -> None:
     """The chart's points: a week that is not over has none (a zero would read as churn)."""
+    from fxa_pipeline.kpi_tables import KpiReader
     from fxa_pipeline.report import charts, data
-    from fxa_pipeline.report.warehouse import Warehouse
 
     database = tmp_path / "retention.duckdb"
     build_warehouse(database)
-    retention = data.read_retention(Warehouse(duckdb.connect(str(database)), "test"))
+    retention = data.read_retention(KpiReader(duckdb.connect(str(database)), "test"))
     assert isinstance(retention, data.Retention)
     values = charts.retention_spec(retention)["data"]["values"]
     drawn = {(v["group"].split(" (")[0], v["day"], v["week"][:6]) for v in values}

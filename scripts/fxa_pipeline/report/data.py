@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from fxa_pipeline.report.warehouse import Warehouse, as_date, as_float, missing
+from fxa_pipeline.kpi_tables import KpiReader, NotBuilt, as_date, as_float, missing
 
 ANALYTICS = "analytics"
 RAW = "raw"
@@ -36,27 +36,6 @@ SYNC_SERVICE = "sync"
 TOP_SERVICES = 5  # sync and the other services with the most completed flows
 TOP_REASONS = 10
 TOP_FILES = 5
-
-
-@dataclass(frozen=True)
-class NotBuilt:
-    table: str
-    columns: tuple[str, ...] = ()  # empty: the whole table is missing
-
-    def message(self) -> str:
-        if not self.columns:
-            return f"{self.table}: not built yet"
-        return f"{self.table}: column{'s' if len(self.columns) > 1 else ''} " + (
-            f"{', '.join(self.columns)} not built yet"
-        )
-
-
-def _required(wh: Warehouse, schema: str, table: str, wanted: tuple[str, ...]) -> NotBuilt | None:
-    columns = wh.columns(schema, table)
-    if columns is None:
-        return NotBuilt(f"{schema}.{table}")
-    absent = missing(columns, wanted)
-    return NotBuilt(f"{schema}.{table}", tuple(absent)) if absent else None
 
 
 def _kind_key(kind: str) -> tuple[int, str]:
@@ -82,9 +61,9 @@ class Funnel:
     not_built: NotBuilt | None = None  # step columns the table does not have yet
 
 
-def read_funnel(wh: Warehouse) -> Funnel | NotBuilt:
+def read_funnel(wh: KpiReader) -> Funnel | NotBuilt:
     table = "kpi_flow_funnel_daily"
-    absent = _required(wh, ANALYTICS, table, ("day", "flow_kind", "flows_begun"))
+    absent = wh.required(ANALYTICS, table, ("day", "flow_kind", "flows_begun"))
     if absent:
         return absent
     columns = wh.columns(ANALYTICS, table) or set()
@@ -157,10 +136,10 @@ def _service_labels(names: dict[str | None, str | None]) -> dict[str | None, str
     }
 
 
-def read_connection_times(wh: Warehouse) -> ConnectionTimes | NotBuilt:
+def read_connection_times(wh: KpiReader) -> ConnectionTimes | NotBuilt:
     table = "kpi_device_connection_time_daily"
     wanted = ("day", "service", "completed_flows", "p50_seconds", "p90_seconds")
-    absent = _required(wh, ANALYTICS, table, wanted)
+    absent = wh.required(ANALYTICS, table, wanted)
     if absent:
         return absent
     has_name = "service_name" in (wh.columns(ANALYTICS, table) or set())
@@ -240,8 +219,8 @@ class WindowSeries:
     not_built: NotBuilt | None = None  # full_window, before the model has it
 
 
-def read_window_kpi(wh: Warehouse, kpi: WindowKpi) -> WindowSeries | NotBuilt:
-    absent = _required(wh, ANALYTICS, kpi.table, ("day", kpi.ratio, kpi.numerator, kpi.denominator))
+def read_window_kpi(wh: KpiReader, kpi: WindowKpi) -> WindowSeries | NotBuilt:
+    absent = wh.required(ANALYTICS, kpi.table, ("day", kpi.ratio, kpi.numerator, kpi.denominator))
     if absent:
         return absent
     has_flag = "full_window" in (wh.columns(ANALYTICS, kpi.table) or set())
@@ -302,7 +281,7 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def _totals(wh: Warehouse) -> tuple[str, LoadTotals | NotBuilt, Any, Any]:
+def _totals(wh: KpiReader) -> tuple[str, LoadTotals | NotBuilt, Any, Any]:
     daily = wh.columns(ANALYTICS, DAILY_MODEL)
     if daily is not None and not missing(daily, DAILY_MODEL_COLUMNS):
         optional = [c if c in daily else "cast(null as bigint)" for c in ("loaded", "ignored")]
@@ -312,8 +291,8 @@ def _totals(wh: Warehouse) -> tuple[str, LoadTotals | NotBuilt, Any, Any]:
         )[0]
         source = f"{ANALYTICS}.{DAILY_MODEL}"
     else:
-        absent = _required(
-            wh, RAW, "load_ledger", ("file_name", "lines", "loaded", "rejected", "ignored",
+        absent = wh.required(
+            RAW, "load_ledger", ("file_name", "lines", "loaded", "rejected", "ignored",
                                      "loaded_at")
         )  # fmt: skip
         if absent:
@@ -333,11 +312,11 @@ def _totals(wh: Warehouse) -> tuple[str, LoadTotals | NotBuilt, Any, Any]:
     return source, totals, row[5], row[6]
 
 
-def read_load_quality(wh: Warehouse) -> LoadQuality:
+def read_load_quality(wh: KpiReader) -> LoadQuality:
     source, totals, first, last = _totals(wh)
     reasons: list[tuple[str, int]] | NotBuilt
     rejected_lines = 0
-    absent = _required(wh, RAW, "rejected_lines", ("reason",))
+    absent = wh.required(RAW, "rejected_lines", ("reason",))
     if absent:
         reasons = absent
     else:
@@ -348,7 +327,7 @@ def read_load_quality(wh: Warehouse) -> LoadQuality:
         reasons = [(str(reason), _int(n)) for reason, n in counts[:TOP_REASONS]]
         rejected_lines = sum(_int(n) for _, n in counts)
     worst: list[tuple[str, int, int]] = []
-    if not _required(wh, RAW, "load_ledger", ("file_name", "lines", "rejected")):
+    if not wh.required(RAW, "load_ledger", ("file_name", "lines", "rejected")):
         worst = [
             (str(name), _int(lines), _int(rejected))
             for name, lines, rejected in wh.rows(
@@ -388,9 +367,9 @@ class ActiveUsers:
 ACTIVE_USERS_TABLE = "kpi_engagement_ratio_daily"
 
 
-def read_active_users(wh: Warehouse) -> ActiveUsers | NotBuilt:
+def read_active_users(wh: KpiReader) -> ActiveUsers | NotBuilt:
     table = ACTIVE_USERS_TABLE
-    absent = _required(wh, ANALYTICS, table, ("day", "daily_active_users", "monthly_active_users"))
+    absent = wh.required(ANALYTICS, table, ("day", "daily_active_users", "monthly_active_users"))
     if absent:
         return absent
     columns = wh.columns(ANALYTICS, table) or set()
@@ -436,9 +415,9 @@ class DaysSeen:
         return (self.day - self.first_day).days >= WINDOW_DAYS - 1
 
 
-def read_days_seen(wh: Warehouse) -> DaysSeen | NotBuilt:
+def read_days_seen(wh: KpiReader) -> DaysSeen | NotBuilt:
     table = "users_last_seen"
-    absent = _required(wh, ANALYTICS, table, ("day", "uid", "days_seen"))
+    absent = wh.required(ANALYTICS, table, ("day", "uid", "days_seen"))
     if absent:
         return absent
     first, last = wh.rows(f"select min(day), max(day) from {ANALYTICS}.{table}")[0]
@@ -494,9 +473,9 @@ class Retention:
     latest_cohort: date | None
 
 
-def _service_names(wh: Warehouse) -> dict[str, str]:
+def _service_names(wh: KpiReader) -> dict[str, str]:
     """Readable names of services from the oauth_services seed, when it is built."""
-    if _required(wh, ANALYTICS, "oauth_services", ("service", "service_name")):
+    if wh.required(ANALYTICS, "oauth_services", ("service", "service_name")):
         return {}
     return {
         str(service): str(name)
@@ -507,10 +486,10 @@ def _service_names(wh: Warehouse) -> dict[str, str]:
     }
 
 
-def read_retention(wh: Warehouse) -> Retention | NotBuilt:
+def read_retention(wh: KpiReader) -> Retention | NotBuilt:
     table = "kpi_retention_daily"
     weeks = tuple(f"retained_week_{week}" for week in RETENTION_WEEKS)
-    absent = _required(wh, ANALYTICS, table, ("cohort_day", "service", "new_accounts", *weeks))
+    absent = wh.required(ANALYTICS, table, ("cohort_day", "service", "new_accounts", *weeks))
     if absent:
         return absent
     sums = ", ".join(f"sum({week})" for week in weeks)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 
+from fxa_pipeline.kpi_tables import NotBuilt
 from fxa_pipeline.report import charts
 from fxa_pipeline.report.data import (
     ENGAGEMENT,
@@ -24,7 +25,6 @@ from fxa_pipeline.report.data import (
     Funnel,
     LoadQuality,
     LoadTotals,
-    NotBuilt,
     Retention,
     WindowSeries,
 )
