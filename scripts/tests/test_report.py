@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import zlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -551,7 +550,6 @@ def test_page_renders_in_headless_chromium(page: tuple[Path, str], tmp_path: Pat
     artifacts.mkdir(exist_ok=True)
     screenshot = artifacts / "kpi-report-test.png"  # the test page's, not `make report`'s
     screenshot.unlink(missing_ok=True)
-    started = time.monotonic()
     shot = chromium(
         binary,
         tmp_path / "profile-shot",
@@ -562,7 +560,6 @@ def test_page_renders_in_headless_chromium(page: tuple[Path, str], tmp_path: Pat
     assert screenshot.exists(), f"no screenshot: {shot.stderr[-2000:]}"
     dom = chromium(binary, tmp_path / "profile-dom", "--dump-dom", html_path.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    elapsed = time.monotonic() - started
     rendered = dom.stdout
     assert len(svgs(rendered)) == len(CHART_TITLES)
     visible = text_of(rendered)
@@ -577,7 +574,6 @@ def test_page_renders_in_headless_chromium(page: tuple[Path, str], tmp_path: Pat
     data = screenshot.read_bytes()
     assert len(data) > 80_000, f"a {len(data)}-byte screenshot is too small for seven charts"
     assert png_colours(data) > 64, "the screenshot looks blank"
-    assert elapsed < 30
 
 
 def test_without_chromium_the_browser_test_skips_unless_required(
