@@ -120,7 +120,7 @@ def mf_command(
         "--group-by",
         ",".join(group_by),
         "--order",
-        group_by[0],
+        ",".join(group_by),
     ]
     if start is not None:
         command += ["--start-time", start.isoformat()]
