@@ -45,13 +45,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fxa_pipeline import failures, interrupts, reading, status
-from fxa_pipeline.loader import (
-    Loader,
-    RunSummary,
-    interruption_message,
-    iter_files,
-    iter_unload_names,
-)
+from fxa_pipeline.discovery import iter_files, iter_unload_names
+from fxa_pipeline.loader import Loader
+from fxa_pipeline.progress import RunSummary, interruption_message
 from fxa_pipeline.sinks import Sink, SinkError, open_sink
 from fxa_pipeline.targets import (
     TARGET_NAMES,

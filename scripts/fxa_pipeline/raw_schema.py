@@ -209,6 +209,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A string literal: `'it''s'` (standard SQL, the same on every target)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def create_table_sql(table: str, dialect: Dialect) -> str:
     definition = LOADER_SETTING_COLUMNS if table == LOADER_SETTINGS else RAW_TABLES[table]
     columns = ",\n    ".join(f"{quote(c.name)} {c.sql_type(dialect)}" for c in definition)

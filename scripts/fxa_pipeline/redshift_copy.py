@@ -49,6 +49,7 @@ from fxa_pipeline.raw_schema import (
     RAW_TABLES,
     Column,
     file_removal_sql,
+    literal,
     quote,
     unload_record_sql,
 )
@@ -391,9 +392,10 @@ class S3Stager:
 
 
 def _literal(text: str) -> str:
+    """`literal(text)`, refusing what a COPY option's string would read otherwise."""
     if "\\" in text or NULL_BYTE in text:
         raise ValueError(f"refusing to put {text!r} into a COPY string literal")
-    return "'" + text.replace("'", "''") + "'"
+    return literal(text)
 
 
 def qualified(table: str) -> str:

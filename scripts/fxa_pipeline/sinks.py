@@ -102,7 +102,9 @@ def later_stamp(now: datetime, committed: list[datetime | None]) -> datetime:
     return now if latest is None or now > latest else latest + _STAMP_STEP
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The loader's clock: UTC, without a time zone (as `loaded_at` and `retracted_at` are
+    stored)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -232,7 +234,7 @@ class Sink(ABC):
         return later_stamp(self._clock(), committed)
 
     def _clock(self) -> datetime:
-        return _utc_now()
+        return utc_now()
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -762,11 +764,11 @@ class RedshiftSink(Sink):
         # before the loader lock is taken.)
         self._discard()
         return redshift_copy.run_unload_transaction(
-            self._conn, file_name, retracted_at or _utc_now()
+            self._conn, file_name, retracted_at or utc_now()
         )
 
     def stamp(self) -> datetime:
-        return _utc_now()
+        return utc_now()
 
     def _discard(self) -> None:
         if self._load is not None:
