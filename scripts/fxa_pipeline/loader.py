@@ -16,8 +16,9 @@ before the commit. The file in progress is rolled back, no other is started, and
 stderr names the files committed (progress.interruption_message); exit status 128 + the
 signal. progress.py holds the counts and writes the lines that report them.
 
-`--unload`: per file name, one transaction (Sink.unload_file): the file recorded in
-raw.unloaded_files, retractions, then the deletion of its rows, rejects and ledger row.
+`--unload`: per file name, one transaction (unload.py, through Sink.unload_file): the file
+recorded in raw.unloaded_files, retractions, then the deletion of its rows, rejects and ledger
+row.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ from fxa_pipeline.progress import (
     removed_detail,
     unload_total_line,
 )
-from fxa_pipeline.raw_schema import UID_KEY_SETTING, LedgerRow
-from fxa_pipeline.sinks import RemovedRows, Sink, utc_now
+from fxa_pipeline.raw_schema import UID_KEY_SETTING, LedgerRow, utc_now
+from fxa_pipeline.sinks import Sink
 from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError
+from fxa_pipeline.unload import RemovedRows
 from fxa_pipeline.useragent import AgentCache
 
 _Item = TypeVar("_Item")

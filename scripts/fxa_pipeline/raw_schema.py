@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
@@ -202,6 +202,12 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
     "unloaded_files": "diststyle all sortkey(unloaded_at)",
     LOADER_SETTINGS: "diststyle all",
 }
+
+
+def utc_now() -> datetime:
+    """The loader's clock as the raw tables store times (`loaded_at`, `retracted_at`): UTC,
+    without a time zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def quote(name: str) -> str:
