@@ -98,7 +98,7 @@ NO_OPTIONS = DbtOptions()
 
 @dataclass(frozen=True)
 class LoadTotals:
-    """The loader's closing `total:` line (scripts/fxa_pipeline/loader.py)."""
+    """The loader's closing `total:` line (scripts/fxa_pipeline/progress.py)."""
 
     files_loaded: int
     files_skipped: int
@@ -139,7 +139,8 @@ class FileOutcomes:
     errors: list[str] = field(default_factory=list)
 
 
-# The loader's lines about one file (scripts/fxa_pipeline/loader.py), `NAME` its ledger name.
+# The loader's lines about one file (scripts/fxa_pipeline/loader.py, progress.py), `NAME` its
+# ledger name.
 _LOADED = re.compile(r"^(?P<name>.+): [\d,]+ lines, [\d,]+ loaded, ")
 _CHANGED = re.compile(r"^warning: (?P<name>.+) changed since it was loaded ")
 _ERROR_PREFIX = "error: "

@@ -45,13 +45,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fxa_pipeline import failures, interrupts, reading, status
-from fxa_pipeline.loader import (
-    Loader,
-    RunSummary,
-    interruption_message,
-    iter_files,
-    iter_unload_names,
-)
+from fxa_pipeline.discovery import iter_files, iter_unload_names
+from fxa_pipeline.loader import Loader
+from fxa_pipeline.progress import RunSummary, interruption_message
 from fxa_pipeline.sinks import Sink, SinkError, open_sink
 from fxa_pipeline.targets import (
     TARGET_NAMES,
@@ -63,7 +59,7 @@ from fxa_pipeline.targets import (
 from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Load FxA server logs (mozlog JSON lines, text mode) and legacy CSV exports "
         "into the raw tables, one transaction per file, skipping files already loaded and "
@@ -118,6 +114,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "loaded with the old key no longer match: see docs/operations.md#the-uid-hmac-key",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="file or folder")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.status and args.paths:
         parser.error("--status takes no PATH")

@@ -4,90 +4,54 @@
 Per file: SHA-256 → an empty file (no line but blank ones) is skipped, never put in the ledger →
 ledger check (skip, or replace with `--force` / when the file changed: retractions of the old
 rows, then their deletion; a file removed with `--unload` is skipped unless `--force`) → one
-transaction: stream chunks of lines → normalise each chunk in DuckDB SQL (normalise.py) → parse
-the chunk's distinct user agents in Python (useragent.py) → append flow events, activity events
-and rejected lines (redacted) to the sink → a file with no log line is refused → the bytes read
+transaction: stream chunks of lines (discovery.py names the files) → each chunk parsed and
+appended by chunks.py (normalised in DuckDB SQL, user agents parsed in Python, rejected lines
+redacted) → a file with no log line is refused → the bytes read
 (hashed as they streamed) are those hashed first → ledger row → commit. Any error rolls the file
 back; the next file starts with a new parsing engine. A run-wide failure (failures.py: the disk
 is full, the connection is lost) stops the run.
 
 SIGINT and SIGTERM (interrupts.py) are acted on at safe points: before a file, between chunks,
 before the commit. The file in progress is rolled back, no other is started, and one line on
-stderr names the files committed (`interruption_message`); exit status 128 + the signal.
+stderr names the files committed (progress.interruption_message); exit status 128 + the
+signal. progress.py holds the counts and writes the lines that report them.
 
-`--unload`: per file name, one transaction (Sink.unload_file): the file recorded in
-raw.unloaded_files, retractions, then the deletion of its rows, rejects and ledger row.
+`--unload`: per file name, one transaction (unload.py, through Sink.unload_file): the file
+recorded in raw.unloaded_files, retractions, then the deletion of its rows, rejects and ledger
+row.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-import duckdb
-import pyarrow as pa
-
 from fxa_pipeline import failures, interrupts, normalise, reading
+from fxa_pipeline.chunks import ChunkPipeline, Recognition
+from fxa_pipeline.discovery import iter_files, iter_unload_names, ledger_name
 from fxa_pipeline.failures import RunStopped
-from fxa_pipeline.interrupts import Interrupted
-from fxa_pipeline.parsing import FileFormat, detect_format, parse_csv_line
-from fxa_pipeline.raw_schema import RAW_LINE_TEXT, RAW_TABLES, UID_KEY_SETTING, LedgerRow
-from fxa_pipeline.sinks import RemovedRows, Sink
-from fxa_pipeline.uid_hmac import (
-    KEY_VARIABLE,
-    HmacKey,
-    MissingKeyError,
-    contains_uid,
-    redact_rejected_line,
+from fxa_pipeline.parsing import FileFormat, detect_format
+from fxa_pipeline.progress import (
+    FileCounts,
+    Progress,
+    RunSummary,
+    file_line,
+    interruption_message,
+    load_total_line,
+    removed_detail,
+    unload_total_line,
 )
-from fxa_pipeline.useragent import AgentCache, redact_user_agents
-
-# Used when no key is set: uids are still hashed (so the SQL is the same) but a batch holding
-# any uid raises MissingKeyError before anything of it is written.
-_NO_KEY = HmacKey(b"fxa-metrics: no key configured")
+from fxa_pipeline.raw_schema import UID_KEY_SETTING, LedgerRow, utc_now
+from fxa_pipeline.sinks import Sink
+from fxa_pipeline.uid_hmac import KEY_VARIABLE, HmacKey, MissingKeyError
+from fxa_pipeline.unload import RemovedRows
+from fxa_pipeline.useragent import AgentCache
 
 _Item = TypeVar("_Item")
-
-# A log's columns that come from the joined user-agent parses and uid HMACs.
-_LOG_SOURCE = {
-    "ua_browser": "coalesce(p.ua_browser, a.ua_browser)",
-    "ua_version": "coalesce(p.ua_version, a.ua_version)",
-    "ua_os": "coalesce(p.ua_os, a.ua_os)",
-    "uid": "h.uid_hmac",
-}
-
-
-def utc_now() -> datetime:
-    """The loader's clock: UTC, without a time zone (as `loaded_at` and `retracted_at` are
-    stored)."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass
-class FileCounts:
-    lines: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    ignored: int = 0
-
-    def add(self, other: FileCounts) -> None:
-        self.lines += other.lines
-        self.loaded += other.loaded
-        self.rejected += other.rejected
-        self.ignored += other.ignored
-
-
-@dataclass
-class _Recognition:
-    """Per chunk / file: lines that are log lines (normalise.LOG_LINE_RULE), blank lines."""
-
-    log_lines: int = 0
-    blank: int = 0
 
 
 class NotALogError(RuntimeError):
@@ -100,131 +64,6 @@ class UidKeyRefused(RuntimeError):
 
 class _EmptyFile(Exception):  # a control-flow signal, not an error
     """The file has no line but blank ones: nothing to load, no ledger row."""
-
-
-@dataclass
-class RunSummary:
-    totals: FileCounts = field(default_factory=FileCounts)
-    loaded_files: int = 0
-    skipped_files: int = 0
-    failed_files: int = 0
-    missing_key: bool = False
-    key_refused: str | None = None  # why the run loaded nothing (UidKeyRefused)
-    unloaded_files: int = 0
-    not_loaded_files: int = 0  # --unload of a file the ledger does not have
-    removed_rows: int = 0
-    committed: list[str] = field(default_factory=list)  # files this run loaded or unloaded
-    interrupted: Interrupted | None = None  # the signal that stopped the run
-    stopped: RunStopped | None = None  # the run-wide failure that stopped it (failures.py)
-    not_started: int = 0  # files the run did not get to because of either
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted is not None:
-            return self.interrupted.exit_code
-        if self.stopped is not None:
-            return failures.RUN_STOPPED_EXIT
-        if self.missing_key or self.key_refused is not None:
-            return 2
-        return 1 if self.failed_files or self.not_loaded_files else 0
-
-
-# Committed files the interruption message names; the others are counted.
-NAMED_FILES = 10
-
-
-def _files(count: int) -> str:
-    return f"{count:,} file" + ("" if count == 1 else "s")
-
-
-def interruption_message(
-    stop: Interrupted, committed: Sequence[str], not_started: int, verb: str = "committed"
-) -> str:
-    """`interrupted (SIGINT): 3 files committed (a, b, c); rolled back: d; not started: 2
-    files` (`verb`: `unloaded` for --unload)."""
-    names = ", ".join(committed[:NAMED_FILES])
-    if len(committed) > NAMED_FILES:
-        names += f" and {len(committed) - NAMED_FILES:,} more"
-    listed = f" ({names})" if committed else ""
-    return (
-        f"interrupted ({stop.signal_name}): {_files(len(committed))} {verb}{listed}; "
-        f"rolled back: {stop.rolled_back or 'none'}; not started: {_files(not_started)}"
-    )
-
-
-# Seconds between two progress lines when not on a terminal (FXA_LOADER_PROGRESS_SECONDS).
-PROGRESS_SECONDS = 15.0
-
-
-class Progress:
-    """A progress line on stderr for long files: rewritten in place on a terminal (every
-    second), else one line every `interval` seconds (default 15; 0: after every chunk)."""
-
-    def __init__(
-        self, stream: TextIO, name: str, total_bytes: int, interval: float | None = None
-    ) -> None:
-        self._stream = stream
-        self._name = name
-        self._total = max(total_bytes, 1)
-        self._tty = stream.isatty()
-        if interval is None:
-            interval = 1.0 if self._tty else PROGRESS_SECONDS
-        self._interval = interval
-        self._start = time.monotonic()
-        self._last = self._start
-        self._shown = False
-
-    def update(self, position: int, lines: int) -> None:
-        now = time.monotonic()
-        if now - self._last < self._interval:
-            return
-        self._last = now
-        rate = lines / max(now - self._start, 1e-9)
-        text = (
-            f"{self._name}: {100 * position / self._total:5.1f}% "
-            f"{lines:,} lines ({rate:,.0f} lines/s)"
-        )
-        if self._tty:
-            self._stream.write("\r" + text + "\x1b[K")
-            self._shown = True
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
-
-    def done(self) -> None:
-        if self._shown:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-
-
-def ledger_name(path: Path) -> str:
-    """The name under which a file is recorded in the ledger and in `source_file`: its
-    absolute path, symbolic links resolved (the file need not exist any more)."""
-    return str(path.resolve())
-
-
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in relative.parts):
-                    yield child
-        elif path.is_file():
-            yield path
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-
-
-def iter_unload_names(paths: Iterable[Path]) -> Iterator[str]:
-    """Ledger names for `--unload`: a folder is recursed as a load recurses it; any other path
-    (a file, or one that no longer exists) names one file."""
-    for path in paths:
-        if path.is_dir():
-            yield from (ledger_name(file) for file in iter_files([path]))
-        else:
-            yield ledger_name(path)
 
 
 class Loader:
@@ -250,7 +89,7 @@ class Loader:
         self.progress_seconds = progress_seconds
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.agents = AgentCache()
+        self.chunks = ChunkPipeline(sink, key, AgentCache())
         self.summary = RunSummary()
 
     # ---- files -------------------------------------------------------------------------
@@ -259,15 +98,10 @@ class Loader:
         file in progress is rolled back, no other is started, a message on stderr says which
         files were committed."""
         self._each(list(iter_files(paths)), self.load_file, prepare=self._check_uid_key)
-        summary, totals = self.summary, self.summary.totals
+        summary = self.summary
         if summary.key_refused is not None:
             self.err.write(f"error: {summary.key_refused}\n")
-        self.out.write(
-            f"total: {summary.loaded_files:,} files loaded, {summary.skipped_files:,} "
-            f"skipped, {summary.failed_files:,} failed; {totals.lines:,} lines, "
-            f"{totals.loaded:,} loaded, {totals.rejected:,} rejected, {totals.ignored:,} "
-            "ignored\n"
-        )
+        self.out.write(load_total_line(summary) + "\n")
         self.out.flush()
         self._report_interruption("committed")
         self._report_stop()
@@ -394,10 +228,7 @@ class Loader:
             return self._rolled_back(name, sha256, error, rollback_failed)
         self.summary.committed.append(name)
         elapsed = max(time.monotonic() - started, 1e-9)
-        self.out.write(
-            f"{name}: {counts.lines:,} lines, {counts.loaded:,} loaded, {counts.rejected:,} "
-            f"rejected, {counts.ignored:,} ignored ({counts.lines / elapsed:,.0f} lines/s)\n"
-        )
+        self.out.write(file_line(name, counts, elapsed) + "\n")
         self.out.flush()
         self.summary.loaded_files += 1
         self.summary.totals.add(counts)
@@ -516,10 +347,7 @@ class Loader:
         """Unload each file in its own transaction; a signal stops the run as for a load."""
         self._each(list(iter_unload_names(paths)), self.unload_file)
         summary = self.summary
-        self.out.write(
-            f"total: {summary.unloaded_files:,} files unloaded, {summary.not_loaded_files:,} "
-            f"not loaded, {summary.failed_files:,} failed; {summary.removed_rows:,} rows removed\n"
-        )
+        self.out.write(unload_total_line(summary) + "\n")
         self.out.flush()
         self._report_interruption("unloaded")
         self._report_stop()
@@ -550,16 +378,9 @@ class Loader:
             self.summary.not_loaded_files += 1
             return None
         self.summary.committed.append(name)
-        events = [removed.get(t, -1) for t in ("flow_events", "activity_events", "rejected_lines")]
-        if min(events) < 0:  # the driver did not report the counts
-            detail = "rows removed"
-        else:
-            total = sum(events)
+        total, detail = removed_detail(removed)
+        if total is not None:  # else the driver did not report the counts
             self.summary.removed_rows += total
-            detail = (
-                f"{total:,} rows removed ({events[0]:,} flow events, {events[1]:,} activity "
-                f"events, {events[2]:,} rejected lines)"
-            )
         self.out.write(f"{name}: unloaded, {detail}\n")
         self.out.flush()
         self.summary.unloaded_files += 1
@@ -584,7 +405,7 @@ class Loader:
         version: reading.FileVersion | None = None,
     ) -> FileCounts:
         counts = FileCounts()
-        seen = _Recognition()
+        seen = Recognition()
         file_format: FileFormat | None = None
         size = version.size if version is not None else path.stat().st_size
         progress = Progress(self.err, name, size, self.progress_seconds)
@@ -595,7 +416,7 @@ class Loader:
                     first = reading.first_nonblank_line(chunk.data)
                     if first is not None:
                         file_format = detect_format(first)
-                chunk_counts, recognition = self._load_chunk(
+                chunk_counts, recognition = self.chunks.load(
                     chunk, file_format or "log", name, loaded_at, seen.log_lines == 0
                 )
                 counts.add(chunk_counts)
@@ -616,252 +437,3 @@ class Loader:
                 "written"
             )
         return counts
-
-    def _load_chunk(
-        self,
-        chunk: reading.Chunk,
-        file_format: FileFormat,
-        name: str,
-        loaded_at: datetime,
-        need_log_line: bool = False,
-    ) -> tuple[FileCounts, _Recognition]:
-        """Parse and append one chunk. When `need_log_line` (the file has no log line so far)
-        and this chunk has none of its format, the other format's parser is asked too."""
-        engine = self.sink.engine
-        bad: list[reading.BadLine] = []
-        key = self.key or _NO_KEY
-        lines_table = True  # whether _fxa_lines holds the chunk's (valid UTF-8) lines
-        if file_format == "log" and reading.is_clean(chunk.data):
-            # Fast path: DuckDB splits, numbers and parses the lines in one parallel pipeline.
-            engine.register("_fxa_input", _pieces(chunk))
-            lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
-            engine.execute(normalise.log_parse_sql(lines_sql))
-            engine.unregister("_fxa_input")
-            lines_table = False
-        else:
-            if reading.is_clean(chunk.data):
-                engine.register("_fxa_input", _pieces(chunk))
-                lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
-            else:
-                clean, bad = reading.split_dirty(chunk)
-                table = pa.table(
-                    {
-                        "line_no": pa.array(clean.line_numbers, pa.int64()),
-                        "line": pa.array(clean.lines, pa.large_string()),
-                    }
-                )
-                engine.register("_fxa_input", table)
-                lines_sql = "select line_no, line from _fxa_input"
-            engine.execute(f"create or replace temp table _fxa_lines as {lines_sql}")
-            engine.unregister("_fxa_input")
-            if file_format == "csv":
-                self._register_quoted_csv(engine)
-                engine.execute(normalise.csv_parse_sql())
-            else:
-                engine.execute(normalise.log_parse_sql())
-
-        kinds: dict[str, int] = {}
-        recognition = _Recognition()
-        for kind, count, log_lines in engine.execute(
-            "select kind, count(*), count(*) filter (where log_line) from _fxa_parsed group by kind"
-        ).fetchall():
-            kinds[kind] = count
-            recognition.log_lines += log_lines
-            if kind == "ignored":  # blank, or a log line of another Type
-                recognition.blank += count - log_lines
-        rejected_rows = engine.execute(
-            "select line_no, reason, raw_line from _fxa_parsed"
-            " where kind = 'rejected' order by line_no"
-        ).fetchall()
-        rejects = [(n, reason, text) for n, reason, text in rejected_rows]
-        rejects += [(b.line_number, b.reason, b.text) for b in bad]
-
-        if self.key is None:
-            with_uid = 0
-            if file_format == "log":
-                ((with_uid,),) = engine.execute(
-                    "select count(*) from _fxa_parsed"
-                    " where kind in ('flow', 'activity') and uid is not null"
-                ).fetchall()
-            # A rejected line with a uid field or a 32-hex run (a log line rejected from a
-            # CSV export, a damaged line, a device id): refused too.
-            if with_uid or any(contains_uid(text) for _, _, text in rejects):
-                raise MissingKeyError(
-                    f"this file holds uids (or runs of 32 hex characters in rejected lines, "
-                    f"HMACed like uids) and {KEY_VARIABLE} is not set, so they cannot be "
-                    f"HMACed; nothing of the file was written. Set {KEY_VARIABLE} to the "
-                    "warehouse's uid HMAC key and rerun."
-                )
-
-        if file_format == "log":
-            self._register_agents(engine)
-            engine.execute(normalise.uid_hmacs_sql(), key.sql_parameters())
-            joins = (
-                "left join _fxa_agents as a on p.agent = a.agent"
-                " left join _fxa_uid_hmacs as h on p.uid = h.uid"
-            )
-        else:
-            joins = ""
-        lineage = (
-            f"{normalise.sql_string(name)}, p.line_no,"
-            f" cast({normalise.sql_string(loaded_at.isoformat(sep=' '))} as timestamp)"
-        )
-        for table, kind in (("flow_events", "flow"), ("activity_events", "activity")):
-            if not kinds.get(kind):
-                continue
-            columns = []
-            for column in RAW_TABLES[table][:-3]:
-                if column.name in _LOG_SOURCE and joins:
-                    columns.append(_LOG_SOURCE[column.name])
-                else:
-                    columns.append(f'p."{column.name}"')
-            query = (
-                f"select {', '.join(columns)}, {lineage} from _fxa_parsed as p {joins}"
-                f" where p.kind = '{kind}'"
-            )
-            self.sink.append(table, query)
-
-        if rejects:
-            self._append_rejects(rejects, name, loaded_at)
-
-        if need_log_line and recognition.log_lines == 0 and recognition.blank < chunk.line_count:
-            recognition.log_lines = self._other_format_log_lines(chunk, file_format, lines_table)
-
-        counts = FileCounts(
-            lines=chunk.line_count,
-            loaded=kinds.get("flow", 0) + kinds.get("activity", 0),
-            rejected=len(rejects),
-            ignored=kinds.get("ignored", 0),
-        )
-        return counts, recognition
-
-    def _other_format_log_lines(
-        self, chunk: reading.Chunk, file_format: FileFormat, lines_table: bool
-    ) -> int:
-        """Log lines of the format the file was not detected as, in a chunk with none of its
-        own (rare: only files that may not be logs at all get here). Lines that are not
-        valid UTF-8 or hold a NUL byte are never log lines (they are not in `_fxa_lines`)."""
-        engine = self.sink.engine
-        if not lines_table:
-            engine.register("_fxa_input", _pieces(chunk))
-            lines_sql = normalise.lines_from_pieces_sql(strip_cr=b"\r" in chunk.data)
-            engine.execute(f"create or replace temp table _fxa_lines as {lines_sql}")
-            engine.unregister("_fxa_input")
-        if file_format == "log":
-            self._register_quoted_csv(engine)
-            engine.execute(normalise.csv_parse_sql(into="_fxa_other_format"))
-        else:
-            engine.execute(normalise.log_parse_sql(into="_fxa_other_format"))
-        ((count,),) = engine.execute(
-            "select count(*) from _fxa_other_format where log_line"
-        ).fetchall()
-        engine.execute("drop table _fxa_other_format")
-        return int(count)
-
-    @staticmethod
-    def _register_quoted_csv(engine: duckdb.DuckDBPyConnection) -> None:
-        quoted = engine.execute(
-            "select line_no, line from _fxa_lines where contains(line, '\"')"
-        ).fetchall()
-        numbers, fields, errors = [], [], []
-        for number, line in quoted:
-            parsed, error = parse_csv_line(line)
-            numbers.append(number)
-            fields.append(parsed)
-            errors.append(error)
-        table = pa.table(
-            {
-                "line_no": pa.array(numbers, pa.int64()),
-                "fields": pa.array(fields, pa.list_(pa.string())),
-                "error": pa.array(errors, pa.string()),
-            }
-        )
-        engine.register("_fxa_quoted_input", table)
-        engine.execute(
-            "create or replace temp table _fxa_csv_quoted as select * from _fxa_quoted_input"
-        )
-        engine.unregister("_fxa_quoted_input")
-
-    def _register_agents(self, engine: duckdb.DuckDBPyConnection) -> None:
-        agents = [
-            row[0]
-            for row in engine.execute(
-                "select distinct agent from _fxa_parsed"
-                " where kind in ('flow', 'activity') and agent is not null"
-            ).fetchall()
-        ]
-        parsed = self.agents.lookup(agents)
-        table = pa.table(
-            {
-                "agent": pa.array(agents, pa.string()),
-                "ua_browser": pa.array([p.ua_browser for p in parsed], pa.string()),
-                "ua_version": pa.array([p.ua_version for p in parsed], pa.string()),
-                "ua_os": pa.array([p.ua_os for p in parsed], pa.string()),
-            }
-        )
-        engine.register("_fxa_agents_input", table)
-        engine.execute(
-            "create or replace temp table _fxa_agents as select * from _fxa_agents_input"
-        )
-        engine.unregister("_fxa_agents_input")
-
-    def _append_rejects(
-        self, rejects: list[tuple[int, str, str]], name: str, loaded_at: datetime
-    ) -> None:
-        key = self.key
-        texts = []
-        for _, _, text in rejects:
-            if key is not None:  # else the file holds no uid (MissingKeyError otherwise)
-                text = redact_rejected_line(text, key)
-            text = redact_user_agents(text)
-            texts.append(_truncate(text, RAW_LINE_TEXT))
-        table = pa.table(
-            {
-                "source_file": pa.array([name] * len(rejects), pa.string()),
-                "line_number": pa.array([n for n, _, _ in rejects], pa.int64()),
-                "reason": pa.array([r for _, r, _ in rejects], pa.string()),
-                "raw_line": pa.array(texts, pa.string()),
-                "loaded_at": pa.array([loaded_at] * len(rejects), pa.timestamp("us")),
-            }
-        )
-        engine = self.sink.engine
-        engine.register("_fxa_rejects_input", table)
-        engine.execute(
-            "create or replace temp table _fxa_rejects as select * from _fxa_rejects_input"
-        )
-        engine.unregister("_fxa_rejects_input")
-        self.sink.append("rejected_lines", "select * from _fxa_rejects")
-
-
-# A clean chunk goes to DuckDB as this many Arrow record batches (one piece of whole lines
-# each, zero-copy slices of the chunk's bytes) so that DuckDB's threads share the work.
-PIECES_PER_CHUNK = 16
-
-
-def _pieces(chunk: reading.Chunk) -> pa.Table:
-    data = chunk.data
-    buffer = pa.py_buffer(data)
-    size = len(data)
-    step = max(size // PIECES_PER_CHUNK, 1)
-    batches = []
-    start = 0
-    first_line = chunk.first_line
-    while start <= size:
-        end = data.find(b"\n", min(start + step, size)) if start + step < size else -1
-        if end < 0:
-            end = size
-        offsets = pa.array([0, end - start], pa.int64()).buffers()[1]
-        piece = pa.Array.from_buffers(
-            pa.large_string(), 1, [None, offsets, buffer.slice(start, end - start)]
-        )
-        batches.append(
-            pa.record_batch([pa.array([first_line], pa.int64()), piece], ["first_line", "piece"])
-        )
-        first_line += data.count(b"\n", start, end) + 1
-        start = end + 1
-    return pa.Table.from_batches(batches)
-
-
-def _truncate(text: str, limit: int) -> str:
-    """At most `limit` characters (raw_schema sizes Redshift's VARCHAR for them)."""
-    return text[:limit]

@@ -31,7 +31,7 @@ Rules (docs/loader.md has them all, with the reasons):
 from __future__ import annotations
 
 from fxa_pipeline.parsing import TEXT_MODE_PATTERN
-from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT
+from fxa_pipeline.raw_schema import LONG_TEXT, SHORT_TEXT, literal, quote
 from fxa_pipeline.sql import render_sql
 from fxa_pipeline.uid_hmac import HmacKey
 
@@ -88,16 +88,8 @@ PARSED_COLUMNS = (
 )
 
 
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _null_if_empty(expression: str) -> str:
     return f"nullif(nullif({expression}, ''), 'none')"
-
-
-def _quoted(name: str) -> str:
-    return '"' + name + '"'
 
 
 def _log_structure() -> str:
@@ -111,7 +103,7 @@ def _log_structure() -> str:
 
 def _time_checks(ms: str, present: str, missing_reason: str) -> list[str]:
     return [
-        f"when not ({present}) then {sql_string(missing_reason)}",
+        f"when not ({present}) then {literal(missing_reason)}",
         f"when {ms} is null or isnan({ms}) then 'time does not parse'",
         f"when not ({ms} >= {MIN_EPOCH_MS} and {ms} < {MAX_EPOCH_MS}) then 'time out of range'",
     ]
@@ -120,7 +112,7 @@ def _time_checks(ms: str, present: str, missing_reason: str) -> list[str]:
 def _length_check(column: str, label: str, limit: int) -> str:
     return (
         f"when length({column}) > {limit} then "
-        f"{sql_string(f'field {label} longer than {limit} characters')}"
+        f"{literal(f'field {label} longer than {limit} characters')}"
     )
 
 
@@ -184,7 +176,7 @@ def _parsed_select(prefix: str, other_kind: str, log_line: str, overrides: dict[
         **overrides,
     }
     columns = ",\n    ".join(
-        f"{expressions.get(name, prefix + name)} as {_quoted(name)}" for name in PARSED_COLUMNS[5:]
+        f"{expressions.get(name, prefix + name)} as {quote(name)}" for name in PARSED_COLUMNS[5:]
     )
     return f"""select
     line_no,
@@ -244,7 +236,7 @@ def log_parse_sql(
     `lines_sql` for a server log (`uid` raw: see uid_hmacs_sql). `raw_line` keeps the text of
     rejected lines only."""
     field_columns = ",\n        ".join(
-        f"{_null_if_empty(f'j.Fields.{_quoted(name)}')} as {_quoted('f_' + name)}"
+        f"{_null_if_empty(f'j.Fields.{quote(name)}')} as {quote('f_' + name)}"
         for name in LOG_STRING_FIELDS
     )
     not_string_checks = "\n            ".join(
@@ -267,8 +259,8 @@ def log_parse_sql(
         "log_parse.sql",
         into=into,
         lines_sql=lines_sql,
-        text_mode_pattern=sql_string(TEXT_MODE_PATTERN),
-        log_structure=sql_string(_log_structure()),
+        text_mode_pattern=literal(TEXT_MODE_PATTERN),
+        log_structure=literal(_log_structure()),
         field_columns=field_columns,
         blank_line=_blank("line"),
         not_string_checks=not_string_checks,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
@@ -204,9 +204,20 @@ REDSHIFT_TABLE_ATTRIBUTES: dict[str, str] = {
 }
 
 
+def utc_now() -> datetime:
+    """The loader's clock as the raw tables store times (`loaded_at`, `retracted_at`): UTC,
+    without a time zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def quote(name: str) -> str:
     """Quote an identifier: `timestamp` and `raw` are reserved words in Redshift."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A string literal: `'it''s'` (standard SQL, the same on every target)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def create_table_sql(table: str, dialect: Dialect) -> str:

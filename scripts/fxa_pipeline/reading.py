@@ -164,41 +164,14 @@ def iter_chunks(
     not that version, and after the last when the bytes read do not have its SHA-256 or the
     file changed meanwhile.
     """
-    hashing = _HashingReader(io.FileIO(path, "rb"))
-    if expected is not None:
-        opened = os.fstat(hashing.raw.fileno())
-        if differences := expected.differences(opened):
-            hashing.close()
-            raise FileChangedError(
-                _changed(path, "between its hashing and its reading", differences)
-            )
+    hashing = _open_hashing(path, expected)
     raw, stream = _open_stream(hashing)
     next_line = 1
     rest = b""
     first = True
     try:
         while True:
-            # Read in parts with read1(): a gzip stream that ends early raises in the call
-            # that finds the end, after every byte before it was returned by earlier calls
-            # (read() would drop those of its own call: up to a whole part), so the error can
-            # name the last complete line of the file.
-            parts: list[bytes] = []
-            size = 0
-            try:
-                while size < chunk_bytes:
-                    part = stream.read1(min(READ_BYTES, chunk_bytes - size))
-                    if not part:
-                        break
-                    parts.append(part)
-                    size += len(part)
-            except (EOFError, OSError, zlib.error) as error:
-                readable = next_line - 1 + rest.count(b"\n") + sum(p.count(b"\n") for p in parts)
-                raise FileReadError(
-                    f"the gzip stream is truncated or corrupt ({error}) after line "
-                    f"{readable:,} ({readable:,} complete lines could be read); nothing of this "
-                    "file was loaded: copy the complete file again and rerun"
-                ) from error
-            block = b"".join(parts)
+            block = _read_block(stream, chunk_bytes, next_line - 1, rest)
             if first:
                 first = False
                 if block.startswith(BOM):
@@ -221,6 +194,46 @@ def iter_chunks(
     finally:
         stream.close()
         raw.close()
+
+
+def _open_hashing(path: Path, expected: FileVersion | None) -> _HashingReader:
+    """The file, hashed as it is read; `FileChangedError` when it is not `expected`."""
+    hashing = _HashingReader(io.FileIO(path, "rb"))
+    if expected is not None:
+        opened = os.fstat(hashing.raw.fileno())
+        if differences := expected.differences(opened):
+            hashing.close()
+            raise FileChangedError(
+                _changed(path, "between its hashing and its reading", differences)
+            )
+    return hashing
+
+
+def _read_block(
+    stream: io.BufferedIOBase, chunk_bytes: int, lines_before: int, rest: bytes
+) -> bytes:
+    """Up to `chunk_bytes` of the stream (b"" at its end). Read in parts with read1(): a gzip
+    stream that ends early raises in the call that finds the end, after every byte before it
+    was returned by earlier calls (read() would drop those of its own call: up to a whole
+    part), so the error can name the last complete line of the file (`lines_before` the
+    unfinished line `rest`, and those of `rest` and of the block read)."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < chunk_bytes:
+            part = stream.read1(min(READ_BYTES, chunk_bytes - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except (EOFError, OSError, zlib.error) as error:
+        readable = lines_before + rest.count(b"\n") + sum(p.count(b"\n") for p in parts)
+        raise FileReadError(
+            f"the gzip stream is truncated or corrupt ({error}) after line "
+            f"{readable:,} ({readable:,} complete lines could be read); nothing of this "
+            "file was loaded: copy the complete file again and rerun"
+        ) from error
+    return b"".join(parts)
 
 
 def _changed(path: Path, when: str, differences: list[str]) -> str:

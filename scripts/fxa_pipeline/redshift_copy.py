@@ -11,8 +11,8 @@ The Redshift path of the loader (docs/loader.md, docs/redshift.md). Per loaded f
    retractions and deletes of an earlier load (`--force`, a changed file), the COPYs and the
    ledger insert in ONE transaction, so a crash leaves either all of a file's rows or none.
 
-`run_unload_transaction` is `--unload`: the lock, the ledger check, the retractions and the
-deletes in one transaction (nothing is staged).
+`run_unload_transaction` is `--unload` (unload.run_unload on the Redshift connection): the lock,
+the ledger check, the retractions and the deletes in one transaction (nothing is staged).
 
 `FileLoad` strings the three together for one file; `sinks.RedshiftSink` is the loader's
 interface to it.
@@ -49,9 +49,12 @@ from fxa_pipeline.raw_schema import (
     RAW_TABLES,
     Column,
     file_removal_sql,
+    literal,
     quote,
     unload_record_sql,
+    utc_now,
 )
+from fxa_pipeline.unload import RemovedRows, run_unload
 
 NULL_BYTE = "\x00"
 # How the COPY names NULL_BYTE: Redshift reads '\000' in NULL AS as the NUL character.
@@ -391,9 +394,10 @@ class S3Stager:
 
 
 def _literal(text: str) -> str:
+    """`literal(text)`, refusing what a COPY option's string would read otherwise."""
     if "\\" in text or NULL_BYTE in text:
         raise ValueError(f"refusing to put {text!r} into a COPY string literal")
-    return "'" + text.replace("'", "''") + "'"
+    return literal(text)
 
 
 def qualified(table: str) -> str:
@@ -424,19 +428,6 @@ def ledger_insert_sql() -> str:
     names = ", ".join(quote(column.name) for column in columns)
     params = ", ".join("%s" for _ in columns)
     return f"insert into {qualified('load_ledger')} ({names}) values ({params})"
-
-
-def _remove_files(
-    cursor: Any, file_names: Sequence[str], retracted_at: dt.datetime
-) -> dict[str, int]:
-    """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql);
-    the rows each statement wrote or deleted, by table (-1 when the driver cannot tell)."""
-    removed: dict[str, int] = {}
-    for statement in file_removal_sql(len(file_names), "%s"):
-        cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
-        count = getattr(cursor, "rowcount", -1)
-        removed[statement.table] = count if isinstance(count, int) else -1
-    return removed
 
 
 # Taken first in every file's transaction: loaders on one cluster load one file at a time, so
@@ -484,68 +475,79 @@ def run_file_transaction(
     values = _ledger_values(ledger_row)
     if delete_files and retracted_at is None:
         raise ValueError("deleting a file's rows needs the retraction time")
-    cursor = connection.cursor()
+    transaction = _Transaction(connection)
     try:
-        _lock(cursor)
+        transaction.begin()
         with interrupts.stoppable_work():
             if delete_files and retracted_at is not None:
-                _remove_files(cursor, delete_files, retracted_at)
+                transaction.delete_files(list(delete_files), retracted_at)
             for table in staged:
                 interrupts.check()
-                cursor.execute(copy_sql(table, settings))
-            cursor.execute(ledger_insert_sql(), values)
-        _wait_for_build(cursor)
-        interrupts.check()  # the last moment the file can still be rolled back
-        connection.commit()
+                transaction.cursor.execute(copy_sql(table, settings))
+            transaction.cursor.execute(ledger_insert_sql(), values)
+        transaction.commit()
     except BaseException:
-        connection.rollback()
+        transaction.rollback()
         raise
 
 
-def _lock(cursor: Any) -> None:
-    """`LOCK_SQL`: another loader may hold the lock while it copies a file; a signal stops the
-    wait at once (nothing is written yet)."""
-    with interrupts.interruptible_wait():
-        cursor.execute(LOCK_SQL)
+class _Transaction:
+    """One transaction on `connection`, as the loader runs it on Redshift: `LOCK_SQL` first,
+    `BUILD_GATE_SQL` just before the commit; the steps of an unload (unload.UnloadSteps)."""
 
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor()
 
-def _wait_for_build(cursor: Any) -> None:
-    """`BUILD_GATE_SQL`: a running build may hold it for as long as it builds; a signal
-    stops the wait (the transaction is rolled back)."""
-    with interrupts.interruptible_wait():
-        cursor.execute(BUILD_GATE_SQL)
+    def begin(self) -> None:
+        """`LOCK_SQL`: another loader may hold the lock while it copies a file; a signal stops
+        the wait at once (nothing is written yet)."""
+        with interrupts.interruptible_wait():
+            self.cursor.execute(LOCK_SQL)
+
+    def stamp(self) -> dt.datetime:
+        return utc_now()
+
+    def in_ledger(self, file_name: str) -> bool:
+        self.cursor.execute(
+            f"select count(*) from {qualified('load_ledger')} where file_name = %s", [file_name]
+        )
+        ((count,),) = self.cursor.fetchall() or [(0,)]
+        return bool(count)
+
+    def record_unload(self, file_name: str, unloaded_at: dt.datetime) -> None:
+        record = unload_record_sql("%s")
+        self.cursor.execute(record.sql, record.parameters([file_name], unloaded_at))
+
+    def delete_files(self, file_names: list[str], retracted_at: dt.datetime) -> RemovedRows:
+        """The retractions, then the deletes, of these files' rows (raw_schema.file_removal_sql);
+        the rows each statement wrote or deleted, by table (-1 when the driver cannot tell)."""
+        removed: RemovedRows = {}
+        for statement in file_removal_sql(len(file_names), "%s"):
+            self.cursor.execute(statement.sql, statement.parameters(file_names, retracted_at))
+            count = getattr(self.cursor, "rowcount", -1)
+            removed[statement.table] = count if isinstance(count, int) else -1
+        return removed
+
+    def commit(self) -> None:
+        """After `BUILD_GATE_SQL`: a running build may hold it for as long as it builds; a
+        signal stops the wait (the transaction is rolled back)."""
+        with interrupts.interruptible_wait():
+            self.cursor.execute(BUILD_GATE_SQL)
+        interrupts.check()  # the last moment the transaction can still be rolled back
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
 
 
 def run_unload_transaction(
     connection: Connection, file_name: str, retracted_at: dt.datetime
-) -> dict[str, int] | None:
+) -> RemovedRows | None:
     """`--unload` of one file: lock, ledger check, its record in unloaded_files, retractions,
     deletes, in one transaction. None (rolled back, nothing changed) when the ledger has no row
     with this name."""
-    cursor = connection.cursor()
-    try:
-        _lock(cursor)
-        with interrupts.stoppable_work():
-            cursor.execute(
-                f"select count(*) from {qualified('load_ledger')} where file_name = %s",
-                [file_name],
-            )
-            ((in_ledger,),) = cursor.fetchall() or [(0,)]
-            removed = {}
-            if in_ledger:  # remembered first: the record reads the ledger row
-                record = unload_record_sql("%s")
-                cursor.execute(record.sql, record.parameters([file_name], retracted_at))
-                removed = _remove_files(cursor, [file_name], retracted_at)
-        if not in_ledger:
-            connection.rollback()
-            return None
-        _wait_for_build(cursor)
-        interrupts.check()  # the last moment the unload can still be rolled back
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    return removed
+    return run_unload(_Transaction(connection), file_name, retracted_at)
 
 
 @dataclass

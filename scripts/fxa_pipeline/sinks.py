@@ -21,7 +21,8 @@ already committed, so that commit order is stamp order and no build's watermark 
 committed after it.
 
 `unload_file(name)` runs a whole unload (`--unload`) in one transaction of its
-own: the same removal as `delete_files`, only when the ledger has the name.
+own (unload.run_unload, the sink providing its steps): the same removal as `delete_files`, only
+when the ledger has the name.
 `claim_setting(name, value, ...)` records a row of `raw.loader_settings` (the uid key's
 fingerprint) in a transaction of its own. After a failed file, `reset_engine()` gives the next
 one a new parsing engine; `broken` says whether the connection is lost (docs/loader.md#failures).
@@ -43,7 +44,7 @@ import re
 import socket
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,10 @@ from fxa_pipeline.raw_schema import (
     setting_sql,
     unload_record_sql,
     unloaded_at_sql,
+    utc_now,
 )
 from fxa_pipeline.targets import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
+from fxa_pipeline.unload import RemovedRows, run_unload
 
 _RAW = quote(RAW_SCHEMA)
 
@@ -78,10 +81,6 @@ _LOADER_LOCK = 0x46584131
 class LedgerEntry:
     file_name: str
     file_sha256: str
-
-
-# Rows a removal deleted, by table (flow_events, activity_events, rejected_lines, load_ledger).
-RemovedRows = dict[str, int]
 
 
 # The latest stamps committed: ledger load times and retraction times (stamp()).
@@ -100,10 +99,6 @@ def later_stamp(now: datetime, committed: list[datetime | None]) -> datetime:
     """`now`, or 1 µs after the latest committed stamp when that is not earlier."""
     latest = max((stamp for stamp in committed if stamp is not None), default=None)
     return now if latest is None or now > latest else latest + _STAMP_STEP
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SinkError(RuntimeError):
@@ -232,44 +227,30 @@ class Sink(ABC):
         return later_stamp(self._clock(), committed)
 
     def _clock(self) -> datetime:
-        return _utc_now()
+        return utc_now()
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
-    @abstractmethod
-    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
-        """Inside the file's transaction: retract, then delete, these files' rows."""
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        """Inside the file's transaction: retract, then delete, these files' rows; the rows
+        written or deleted per table (raw_schema.file_removal_sql)."""
+        return self._remove(file_names, retracted_at)
 
     def unload_file(
         self, file_name: str, retracted_at: datetime | None = None
     ) -> RemovedRows | None:
-        """In one transaction of its own: when the ledger has `file_name`, record the
-        retractions of its event rows (stamped `retracted_at`, default `stamp()` once the lock
-        is taken) and delete its rows, rejects and ledger row(s); the rows deleted per table.
-        None, and nothing changed, when the file is not in the ledger."""
-        try:
-            self.begin()
-            with interrupts.stoppable_work():
-                retracted_at = retracted_at or self.stamp()
-                loaded = bool(self.ledger_entries(file_name, None))
-                if loaded:  # remembered first: the record reads the ledger row
-                    self._record_unload(file_name, retracted_at)
-                removed = self._remove([file_name], retracted_at) if loaded else {}
-            if not loaded:
-                self.rollback()
-                return None
-            interrupts.check()  # the last moment the unload can still be rolled back
-            self.commit()
-        except BaseException:
-            self.rollback()
-            raise
-        return removed
+        """`--unload` of one file in one transaction of its own (unload.run_unload); None, and
+        nothing changed, when the file is not in the ledger."""
+        return run_unload(self, file_name, retracted_at)
+
+    def in_ledger(self, file_name: str) -> bool:
+        return bool(self.ledger_entries(file_name, None))
 
     def _remove(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
         raise NotImplementedError
 
-    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+    def record_unload(self, file_name: str, unloaded_at: datetime) -> None:
         """Inside the unload's transaction: the file in raw.unloaded_files (unload_record_sql)."""
         raise NotImplementedError
 
@@ -370,10 +351,7 @@ class DuckDBSink(Sink):
         result = self._con.execute(sql, parameters)
         return result.fetchall() if fetch else []
 
-    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
-        self._remove(file_names, retracted_at)
-
-    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+    def record_unload(self, file_name: str, unloaded_at: datetime) -> None:
         statement = unload_record_sql("?")
         self._con.execute(statement.sql, statement.parameters([file_name], unloaded_at))
 
@@ -518,10 +496,7 @@ class PostgresSink(Sink):
         with interrupts.interruptible_wait():
             cursor.execute("select pg_advisory_xact_lock(%s)", [_LOADER_LOCK])
 
-    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
-        self._remove(file_names, retracted_at)
-
-    def _record_unload(self, file_name: str, unloaded_at: datetime) -> None:
+    def record_unload(self, file_name: str, unloaded_at: datetime) -> None:
         statement = unload_record_sql("%s")
         with self._conn.cursor() as cursor:
             cursor.execute(statement.sql, statement.parameters([file_name], unloaded_at))
@@ -723,10 +698,12 @@ class RedshiftSink(Sink):
             raise RuntimeError("RedshiftSink: begin() was not called")
         return self._load
 
-    def delete_files(self, file_names: list[str], retracted_at: datetime) -> None:
+    def delete_files(self, file_names: list[str], retracted_at: datetime) -> RemovedRows:
+        """Staged: the removal runs in the commit's transaction (nothing is removed yet)."""
         self._current()
         self._delete.extend(file_names)
         self._retracted_at = retracted_at
+        return {}
 
     def append(self, table: str, query: str) -> None:
         load = self._current()
@@ -762,11 +739,11 @@ class RedshiftSink(Sink):
         # before the loader lock is taken.)
         self._discard()
         return redshift_copy.run_unload_transaction(
-            self._conn, file_name, retracted_at or _utc_now()
+            self._conn, file_name, retracted_at or utc_now()
         )
 
     def stamp(self) -> datetime:
-        return _utc_now()
+        return utc_now()
 
     def _discard(self) -> None:
         if self._load is not None:

@@ -300,7 +300,8 @@ def test_stamps_follow_commit_order(first: str, logs: list[Path], tmp_path: Path
     lock, which a second loader takes and commits under: the first one's stamp (`loaded_at`,
     or `retracted_at`) must still be later than the second's, or a build between the two
     commits would set a watermark past the first one's rows, never to read them."""
-    from fxa_pipeline.loader import Loader, ledger_name
+    from fxa_pipeline.discovery import ledger_name
+    from fxa_pipeline.loader import Loader
     from fxa_pipeline.sinks import PostgresSink
     from fxa_pipeline.targets import resolve_target
     from fxa_pipeline.uid_hmac import HmacKey

@@ -100,6 +100,28 @@ class _Noise:
         self.enabled = enabled
         self.pending: dict[str, list[str]] = {}
 
+    def write(
+        self,
+        w: CountingWriter,
+        kinds: tuple[str, ...],
+        corrupt: Callable[[str, Any, Event], str | None],
+        source: Any,
+        ev: Event,
+        line: str,
+        counter: str,
+    ) -> None:
+        """The event line `line` (made from `source`) written to `w`, counted as `counter`,
+        with the damaged twin, duplicate or blank line `decide` gives it."""
+        bad_kind, bad, dup, blank = self.decide(w, kinds, corrupt, source, ev)
+        if bad_kind is not None and bad is not None:
+            w.write_malformed(bad, bad_kind)
+        w.write(line, counter)
+        if dup:
+            w.write(line, counter)
+            w.counts["duplicates"] += 1
+        if blank:
+            w.write("", "blank")
+
     def decide(
         self,
         w: CountingWriter,
@@ -243,15 +265,7 @@ class Emitter:
             w.write(line, "other_type")
             return
         counter = "activity_events" if kind == ACTIVITY else "flow_events"
-        bad_kind, bad, dup, blank = self.noise.decide(w, kinds, render.corrupt, line, ev)
-        if bad_kind is not None and bad is not None:
-            w.write_malformed(bad, bad_kind)
-        w.write(line, counter)
-        if dup:
-            w.write(line, counter)
-            w.counts["duplicates"] += 1
-        if blank:
-            w.write("", "blank")
+        self.noise.write(w, kinds, render.corrupt, line, ev, line, counter)
 
     def _emit_csv(self, ev: Event, day: int) -> None:
         kind = ev.kind
@@ -304,15 +318,7 @@ class Emitter:
         if out is None:
             out = self._csv_rows[relative] = _CsvLine()
         line = out.format(row)
-        bad_kind, bad, dup, blank = self.noise.decide(w, kinds, out.corrupt, row, ev)
-        if bad_kind is not None and bad is not None:
-            w.write_malformed(bad, bad_kind)
-        w.write(line, counter)
-        if dup:
-            w.write(line, counter)
-            w.counts["duplicates"] += 1
-        if blank:
-            w.write("", "blank")
+        self.noise.write(w, kinds, out.corrupt, row, ev, line, counter)
 
 
 class _PendingEvents:

@@ -64,12 +64,8 @@ def _time_axis(title: str, days: int) -> Spec:
     }
 
 
-def funnel_spec(funnel: Funnel) -> Spec:
-    kinds = [kind.flow_kind for kind in funnel.kinds]
-    others = iter(OTHER_COLOURS)
-    colours = [KIND_COLOURS.get(kind) or next(others, "#333333") for kind in kinds]
-    labels = [f"{kind.flow_kind} ({kind.begun:,} flows begun)" for kind in funnel.kinds]
-    values = [
+def _funnel_values(funnel: Funnel, labels: list[str]) -> list[dict[str, Any]]:
+    return [
         {
             "step": step,
             "kind": kind.flow_kind,
@@ -80,6 +76,39 @@ def funnel_spec(funnel: Funnel) -> Spec:
         if kind.begun
         for step in funnel.steps
     ]
+
+
+def _funnel_layers(labels: list[str], colours: list[str]) -> list[Spec]:
+    """The bars, coloured by flow kind, and their labels."""
+    return [
+        {
+            "mark": {"type": "bar"},
+            "encoding": {
+                "color": {
+                    "field": "kind_label",
+                    "type": "nominal",
+                    "title": "Flow kind",
+                    "scale": {"domain": labels, "range": colours},
+                    "legend": {"orient": "bottom", "direction": "horizontal"},
+                }
+            },
+        },
+        {
+            "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 10},
+            "encoding": {
+                "text": {"field": "share", "type": "quantitative", "format": ".1%"},
+                "color": {"value": "#333333"},
+            },
+        },
+    ]
+
+
+def funnel_spec(funnel: Funnel) -> Spec:
+    kinds = [kind.flow_kind for kind in funnel.kinds]
+    others = iter(OTHER_COLOURS)
+    colours = [KIND_COLOURS.get(kind) or next(others, "#333333") for kind in kinds]
+    labels = [f"{kind.flow_kind} ({kind.begun:,} flows begun)" for kind in funnel.kinds]
+    values = _funnel_values(funnel, labels)
     period = f"{funnel.first_day} to {funnel.last_day}" if funnel.first_day else "no days"
     return {
         "title": {
@@ -106,28 +135,15 @@ def funnel_spec(funnel: Funnel) -> Spec:
                 "axis": {"format": ".0%"},
             },
         },
-        "layer": [
-            {
-                "mark": {"type": "bar"},
-                "encoding": {
-                    "color": {
-                        "field": "kind_label",
-                        "type": "nominal",
-                        "title": "Flow kind",
-                        "scale": {"domain": labels, "range": colours},
-                        "legend": {"orient": "bottom", "direction": "horizontal"},
-                    }
-                },
-            },
-            {
-                "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 10},
-                "encoding": {
-                    "text": {"field": "share", "type": "quantitative", "format": ".1%"},
-                    "color": {"value": "#333333"},
-                },
-            },
-        ],
+        "layer": _funnel_layers(labels, colours),
     }
+
+
+def _line_and_point_marks(point_size: int) -> list[Spec]:
+    return [
+        {"mark": {"type": "line", "strokeWidth": 2}},
+        {"mark": {"type": "point", "filled": True, "size": point_size}},
+    ]
 
 
 def connection_time_spec(times: ConnectionTimes) -> Spec:
@@ -179,10 +195,7 @@ def connection_time_spec(times: ConnectionTimes) -> Spec:
                     "legend": {"orient": "bottom", "direction": "vertical"},
                 },
             },
-            "layer": [
-                {"mark": {"type": "line", "strokeWidth": 2}},
-                {"mark": {"type": "point", "filled": True, "size": 30}},
-            ],
+            "layer": _line_and_point_marks(30),
         },
     }
 
@@ -227,6 +240,52 @@ def _band_layers(bands: list[dict[str, str]], x_axis: Spec) -> list[Spec]:
     ]
 
 
+def _warm_up_lines(points: list[dict[str, Any]], series: str | None = None) -> list[dict[str, Any]]:
+    """The points of the lines: each phase is its own line, and the warm-up line of each
+    series (the points with the same `series` field) runs on to its first full-window day, so
+    that the line has no gap where the window fills up."""
+    lines = list(points)
+    by_series: dict[object, list[dict[str, Any]]] = {}
+    for point in points:
+        by_series.setdefault(point[series] if series else None, []).append(point)
+    for same in by_series.values():
+        for previous, current in pairwise(same):
+            if previous["phase"] == WARM_UP and current["phase"] == FULL:
+                lines.append({**current, "phase": WARM_UP})
+    return lines
+
+
+def _phase_dash(phases: list[str]) -> Spec:
+    return {
+        "field": "phase",
+        "type": "nominal",
+        "title": "Window",
+        "scale": {"domain": phases, "range": [PHASE_DASHES[p] for p in phases]},
+    }
+
+
+def _line_layers(
+    lines: list[dict[str, Any]],
+    points: list[dict[str, Any]],
+    encoding: tuple[Spec, Spec, Spec],
+    point_size: int,
+) -> list[Spec]:
+    """A line per series and phase (`encoding`: y, colour, dash), and a point per value."""
+    y_axis, colour, dash = encoding
+    return [
+        {
+            "data": {"values": lines},
+            "mark": {"type": "line", "strokeWidth": 2},
+            "encoding": {"y": y_axis, "color": colour, "strokeDash": dash},
+        },
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "filled": True, "size": point_size},
+            "encoding": {"y": y_axis, "color": {**colour, "legend": None}},
+        },
+    ]
+
+
 def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: str) -> Spec:
     """A daily ratio; warm-up days grey and dashed, with their own legend entry."""
     days = [day for day in series.days if day.ratio is not None]
@@ -234,12 +293,7 @@ def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: 
     points = [
         {"day": _day(day.day), "ratio": day.ratio, "phase": _phase(day.full_window)} for day in days
     ]
-    # Lines: each phase is its own series; the warm-up line runs on to the first full-window
-    # day so that the line has no gap where the window fills up.
-    lines = list(points)
-    for previous, current in pairwise(points):
-        if previous["phase"] == WARM_UP and current["phase"] == FULL:
-            lines.append({**current, "phase": WARM_UP})
+    lines = _warm_up_lines(points)
     phases = [p for p in (FULL, WARM_UP, UNKNOWN) if any(pt["phase"] == p for pt in points)]
     bands = _warm_up_bands(points)
     colour = {
@@ -248,12 +302,6 @@ def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: 
         "title": "Window",
         "scale": {"domain": phases, "range": [PHASE_COLOURS[p] for p in phases]},
         "legend": {"orient": "bottom", "direction": "horizontal", "symbolStrokeWidth": 2},
-    }
-    dash = {
-        "field": "phase",
-        "type": "nominal",
-        "title": "Window",
-        "scale": {"domain": phases, "range": [PHASE_DASHES[p] for p in phases]},
     }
     x_axis = _time_axis("Day (UTC)", len(points))
     y_axis = {
@@ -270,16 +318,7 @@ def window_spec(series: WindowSeries, title: str, y_title: str, guide_subtitle: 
         "encoding": {"x": x_axis},
         "layer": [
             *_band_layers(bands, x_axis),
-            {
-                "data": {"values": lines},
-                "mark": {"type": "line", "strokeWidth": 2},
-                "encoding": {"y": y_axis, "color": colour, "strokeDash": dash},
-            },
-            {
-                "data": {"values": points},
-                "mark": {"type": "point", "filled": True, "size": 40},
-                "encoding": {"y": y_axis, "color": {**colour, "legend": None}},
-            },
+            *_line_layers(lines, points, (y_axis, colour, _phase_dash(phases)), 40),
         ],
     }
 
@@ -298,14 +337,8 @@ def _listing(items: list[str]) -> str:
     return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
-def active_users_spec(active: ActiveUsers) -> Spec:
-    """DAU, WAU and MAU per day, one colour each; warm-up days dashed over a grey band."""
-    measures = [
-        (key, label, colour)
-        for key, _, label, colour in ACTIVE_MEASURES
-        if any(getattr(day, key) is not None for day in active.days)
-    ]
-    shown = {m[0] for m in measures}
+def _active_users_title(shown: set[str]) -> Spec:
+    """The title naming the measures shown (DAU, WAU, MAU) and their windows."""
     names = _listing([name for key, name, _, _ in ACTIVE_MEASURES if key in shown])
     windows = _listing(
         [
@@ -315,6 +348,19 @@ def active_users_spec(active: ActiveUsers) -> Spec:
             if key in shown
         ]
     )  # fmt: skip
+    return {
+        "text": ACTIVE_USERS_TITLE + names,
+        "subtitle": f"distinct uids with any activity event {windows} up to it (UTC days)",
+    }
+
+
+def active_users_spec(active: ActiveUsers) -> Spec:
+    """DAU, WAU and MAU per day, one colour each; warm-up days dashed over a grey band."""
+    measures = [
+        (key, label, colour)
+        for key, _, label, colour in ACTIVE_MEASURES
+        if any(getattr(day, key) is not None for day in active.days)
+    ]
     days = [{"day": _day(day.day), "phase": _phase(day.full_window)} for day in active.days]
     points = [
         {"day": _day(day.day), "measure": label, "users": value, "phase": _phase(day.full_window)}
@@ -322,15 +368,7 @@ def active_users_spec(active: ActiveUsers) -> Spec:
         for key, label, _ in measures
         if (value := getattr(day, key)) is not None
     ]
-    # As in window_spec: the warm-up line of each measure runs on to the first full-window day.
-    lines = list(points)
-    by_measure: dict[str, list[dict[str, Any]]] = {}
-    for point in points:
-        by_measure.setdefault(point["measure"], []).append(point)
-    for series in by_measure.values():
-        for previous, current in pairwise(series):
-            if previous["phase"] == WARM_UP and current["phase"] == FULL:
-                lines.append({**current, "phase": WARM_UP})
+    lines = _warm_up_lines(points, "measure")
     phases = [p for p in (FULL, WARM_UP, UNKNOWN) if any(d["phase"] == p for d in days)]
     x_axis = _time_axis("Day (UTC)", len(days))
     y_axis = {
@@ -348,32 +386,17 @@ def active_users_spec(active: ActiveUsers) -> Spec:
         "legend": {"orient": "bottom", "direction": "vertical"},
     }
     dash = {
-        "field": "phase",
-        "type": "nominal",
-        "title": "Window",
-        "scale": {"domain": phases, "range": [PHASE_DASHES[p] for p in phases]},
+        **_phase_dash(phases),
         "legend": {"orient": "bottom", "direction": "vertical", "symbolStrokeColor": "#555555"},
     }
     return {
-        "title": {
-            "text": ACTIVE_USERS_TITLE + names,
-            "subtitle": f"distinct uids with any activity event {windows} up to it (UTC days)",
-        },
+        "title": _active_users_title({m[0] for m in measures}),
         "width": WIDTH - 40,
         "height": 240,
         "encoding": {"x": x_axis},
         "layer": [
             *_band_layers(_warm_up_bands(days), x_axis),
-            {
-                "data": {"values": lines},
-                "mark": {"type": "line", "strokeWidth": 2},
-                "encoding": {"y": y_axis, "color": colour, "strokeDash": dash},
-            },
-            {
-                "data": {"values": points},
-                "mark": {"type": "point", "filled": True, "size": 25},
-                "encoding": {"y": y_axis, "color": {**colour, "legend": None}},
-            },
+            *_line_layers(lines, points, (y_axis, colour, dash), 25),
         ],
     }
 
@@ -436,7 +459,6 @@ def retention_spec(retention: Retention) -> Spec:
         for week in RETENTION_WEEKS
         if (share := cohort.share(week)) is not None
     ]
-    day_count = len({cohort.cohort_day for cohort in retention.cohorts})
     return {
         "title": {
             "text": "New-account retention by sign-up day: weeks 1, 2 and 3",
@@ -458,33 +480,33 @@ def retention_spec(retention: Retention) -> Spec:
                 },
             }
         },
-        "spec": {
-            "width": WIDTH - 60,
-            "height": 130,
-            "encoding": {
-                "x": _time_axis(
-                    "Sign-up day of the cohort (UTC, first account.created)", day_count
-                ),
-                "y": {
-                    "field": "share",
-                    "type": "quantitative",
-                    "title": "Retained (% of new accounts)",
-                    "axis": {"format": ".0%", "tickCount": 4},
-                    "scale": {"zero": True},
-                },
-                "color": {
-                    "field": "week",
-                    "type": "nominal",
-                    "title": "Active again in",
-                    "scale": {"domain": weeks, "range": list(WEEK_COLOURS)},
-                    "legend": {"orient": "bottom", "direction": "vertical"},
-                },
+        "spec": _retention_panel(weeks, len({c.cohort_day for c in retention.cohorts})),
+    }
+
+
+def _retention_panel(weeks: list[str], day_count: int) -> Spec:
+    """One service group's panel: a line per week over the cohorts' sign-up days."""
+    return {
+        "width": WIDTH - 60,
+        "height": 130,
+        "encoding": {
+            "x": _time_axis("Sign-up day of the cohort (UTC, first account.created)", day_count),
+            "y": {
+                "field": "share",
+                "type": "quantitative",
+                "title": "Retained (% of new accounts)",
+                "axis": {"format": ".0%", "tickCount": 4},
+                "scale": {"zero": True},
             },
-            "layer": [
-                {"mark": {"type": "line", "strokeWidth": 2}},
-                {"mark": {"type": "point", "filled": True, "size": 25}},
-            ],
+            "color": {
+                "field": "week",
+                "type": "nominal",
+                "title": "Active again in",
+                "scale": {"domain": weeks, "range": list(WEEK_COLOURS)},
+                "legend": {"orient": "bottom", "direction": "vertical"},
+            },
         },
+        "layer": _line_and_point_marks(25),
     }
 
 

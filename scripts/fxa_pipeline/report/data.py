@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fxa_pipeline.kpi_tables import KpiReader, NotBuilt, as_date, as_float, missing
+from fxa_pipeline.raw_schema import literal
 
 ANALYTICS = "analytics"
 RAW = "raw"
@@ -157,7 +158,7 @@ def read_connection_times(wh: KpiReader) -> ConnectionTimes | NotBuilt:
     if shown:
         ids = [row[0] for row in shown if row[0] is not None]
         condition = " or ".join(
-            ([f"service in ({', '.join(_literal(i) for i in ids)})"] if ids else [])
+            ([f"service in ({', '.join(literal(i) for i in ids)})"] if ids else [])
             + (["service is null"] if len(ids) < len(shown) else [])
         )
         for row in wh.rows(
@@ -176,10 +177,6 @@ def read_connection_times(wh: KpiReader) -> ConnectionTimes | NotBuilt:
         service_count=len(totals),
         not_built=None if has_name else NotBuilt(f"{ANALYTICS}.{table}", ("service_name",)),
     )
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 # --- 3. engagement ratio and multi-device share -------------------------------------------

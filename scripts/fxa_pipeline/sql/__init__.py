@@ -3,7 +3,8 @@
 A template is plain SQL with Jinja placeholders (`{{ name }}`) for the fragments Python builds
 from the schema's field lists (column lists, per-field checks); `render_sql()` fills them. Jinja
 comes with dbt. Placeholders must all be given (StrictUndefined); nothing is escaped, so values
-are SQL text: quote literals with `fxa_pipeline.raw_schema.quote` / `normalise.sql_string`.
+are SQL text: quote identifiers with `fxa_pipeline.raw_schema.quote` and strings with
+`fxa_pipeline.raw_schema.literal`.
 """
 
 from __future__ import annotations
