@@ -23,21 +23,13 @@ from typing import Any
 import pytest
 from dbt_harness import BuiltWarehouse, LogSet, Warehouse, scratch_warehouse
 from fxa_pipeline.semantic import MetricSql
+from kpi_summary import FUNNEL_STEPS
 
 # A month of a few flows a day: every window of the KPIs (7 and 28 days, retention weeks 1-3)
 # has days before and after its warm-up.
 LONG_LOGS = LogSet(days=30, flows_per_day=20, seed=7, legacy_days=0)
 
-STEPS = [
-    "view",
-    "engage",
-    "submit",
-    "attempt",
-    "account_created",
-    "account_login",
-    "email_sent",
-    "email_verified",
-]
+STEPS = FUNNEL_STEPS  # kpi_flow_funnel_daily's step columns, in funnel order
 
 
 @dataclass(frozen=True)
