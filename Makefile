@@ -130,7 +130,7 @@ pytest-fast: $(STAMP) ## the tests not marked integration: parsers, rules, HMAC,
 	@echo "make pytest-fast: passed ($(call SKIPPED,$(PYTEST_FAST_LOG)))"
 
 .PHONY: redshift-check
-redshift-check: $(STAMP) ## compile every model and analysis for Redshift offline and parse it with sqlfluff
+redshift-check: $(STAMP) ## compile every model and analysis, and render every metric, for Redshift offline; parse it with sqlfluff
 	$(PY) scripts/check_redshift_sql.py
 
 .PHONY: clean
