@@ -9,7 +9,7 @@ what removing a file's rows does (retractions first, then the deletes), shared b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -260,6 +260,32 @@ def create_all_sql(dialect: Dialect) -> list[str]:
             for table, column in POSTGRES_INDEXES.items()
         ]
     return statements
+
+
+# The raw tables' columns as the warehouse has them (every target has information_schema).
+EXISTING_COLUMNS_SQL = (
+    "select table_name, column_name from information_schema.columns"
+    f" where table_catalog = current_database() and table_schema = '{RAW_SCHEMA}'"
+)
+
+
+def added_columns_sql(dialect: Dialect, existing: Iterable[tuple[str, str]]) -> list[str]:
+    """`alter table ... add column` for each column of a raw table that exists without it: a
+    warehouse whose tables an older loader created (such as `retracted_activity_events`
+    before it recorded the uid). `create table if not exists` creates missing tables only.
+    Tables that do not exist yet are left to it; the added columns are nullable, and every
+    insert names its columns, so their position does not matter."""
+    have: dict[str, set[str]] = {}
+    for table, column in existing:
+        have.setdefault(table.lower(), set()).add(column.lower())
+    return [
+        f"alter table {quote(RAW_SCHEMA)}.{quote(table)}"
+        f" add column {quote(column.name)} {column.sql_type(dialect)}"
+        for table, columns in RAW_TABLES.items()
+        if table in have
+        for column in columns
+        if column.name.lower() not in have[table]
+    ]
 
 
 @dataclass(frozen=True)

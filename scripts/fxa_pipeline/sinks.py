@@ -53,10 +53,12 @@ import pyarrow.csv
 
 from fxa_pipeline import build_lock, interrupts, redshift_copy
 from fxa_pipeline.raw_schema import (
+    EXISTING_COLUMNS_SQL,
     RAW_SCHEMA,
     RAW_TABLES,
     Dialect,
     LedgerRow,
+    added_columns_sql,
     create_all_sql,
     file_removal_sql,
     quote,
@@ -326,6 +328,9 @@ class DuckDBSink(Sink):
     def ensure_schema(self) -> None:
         for statement in create_all_sql("duckdb"):
             self._con.execute(statement)
+        existing = self._con.execute(EXISTING_COLUMNS_SQL).fetchall()
+        for statement in added_columns_sql("duckdb", existing):
+            self._con.execute(statement)
 
     def ledger_entries(self, file_name: str, sha256: str | None) -> list[LedgerEntry]:
         rows = self._con.execute(
@@ -445,6 +450,9 @@ class PostgresSink(Sink):
         with self._conn.cursor() as cursor:
             self._lock(cursor)
             for statement in create_all_sql("postgres"):
+                cursor.execute(statement)
+            cursor.execute(EXISTING_COLUMNS_SQL)
+            for statement in added_columns_sql("postgres", cursor.fetchall()):
                 cursor.execute(statement)
         self._conn.commit()
 
@@ -643,6 +651,9 @@ class RedshiftSink(Sink):
     def ensure_schema(self) -> None:
         cursor = self._conn.cursor()
         for statement in create_all_sql("redshift"):
+            cursor.execute(statement)
+        cursor.execute(EXISTING_COLUMNS_SQL)
+        for statement in added_columns_sql("redshift", cursor.fetchall()):
             cursor.execute(statement)
         self._conn.commit()
 

@@ -312,3 +312,25 @@ def test_an_unloaded_file_stays_unloaded_until_loaded_with_force(
     assert load(folder, target=target) == 0
     assert f"{name_a}: skipped: unloaded on " in capsys.readouterr().out
     assert query("select count(*) from raw.unloaded_files") == [(2,)]
+
+
+def test_a_raw_table_of_an_older_loader_gains_its_new_columns(
+    tmp_path: Path, raw_warehouse, load
+) -> None:
+    """A warehouse whose raw.retracted_activity_events an older loader created, without the
+    uid it now records: the next run adds the column (create table if not exists alone would
+    not), and an unload then records the uid."""
+    target, query = raw_warehouse
+    a = write(tmp_path / "a.log", "\n".join(A_LINES) + "\n")
+    b = write(tmp_path / "b.log", "\n".join(B_LINES) + "\n")
+    assert load(b, target=target) == 0
+    try:
+        query("alter table raw.retracted_activity_events drop column uid")
+    except Exception as error:  # psycopg's query() fetches rows, which an alter has none of
+        assert "didn't produce records" in str(error), error
+    columns = "select column_name from information_schema.columns where table_schema = 'raw'"
+    assert ("uid",) not in query(f"{columns} and table_name = 'retracted_activity_events'")
+    assert load(a, target=target) == 0
+    assert unload(a, target=target) == 0
+    uids = query("select distinct uid from raw.retracted_activity_events")
+    assert len(uids) == 1 and len(uids[0][0]) == 64
