@@ -217,6 +217,7 @@ def test_metric_equals_kpi_table_duckdb(
     assert differences(long_warehouse, metric_sql_of(long_warehouse), comparison) == []
 
 
+@pytest.mark.integration
 def test_long_logs_close_retention_weeks(long_warehouse: Warehouse) -> None:
     """The 30 days hold cohorts whose three weeks are over, with users back, and cohorts whose
     weeks are not: both sides of the NULL rule are compared."""
