@@ -21,6 +21,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # MetricFlow is imported after the parse (it is slow to import)
+    from fxa_pipeline.semantic import MetricSql
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEMANTIC_MANIFEST = PROJECT_ROOT / "target" / "semantic_manifest.json"
@@ -53,11 +57,8 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def check_names(metric_sql: object, metrics: Sequence[str], group_by: Sequence[str]) -> None:
+def check_names(metric_sql: MetricSql, metrics: Sequence[str], group_by: Sequence[str]) -> None:
     """Raise UsageError naming what exists when a metric or a dimension is unknown."""
-    from fxa_pipeline.semantic import MetricSql
-
-    assert isinstance(metric_sql, MetricSql)
     known = metric_sql.metric_names
     unknown = [name for name in metrics if name not in known]
     if unknown:
@@ -131,10 +132,7 @@ def mf_command(
     return command
 
 
-def list_metrics(metric_sql: object) -> str:
-    from fxa_pipeline.semantic import MetricSql
-
-    assert isinstance(metric_sql, MetricSql)
+def list_metrics(metric_sql: MetricSql) -> str:
     lines = ["metrics (docs/metrics.md):"]
     for metric in sorted(metric_sql.semantic_manifest.metrics, key=lambda m: m.name):
         lines.append(f"  {metric.name:34} {metric.description or ''}")
