@@ -393,19 +393,7 @@ def read_results(path: Path, statuses: Mapping[str, str] | None = None) -> Resul
     return Results(counts, {status: sorted(found) for status, found in names.items()})
 
 
-def freshness_counts(sources_json: Path) -> Counter[str]:
-    """Counts of source freshness results by status (pass, warn, error, runtime error)."""
-    results = read_results(sources_json)
-    return results.counts if results else Counter()
-
-
 _BUILD_STATUS = {"success": "ok", "pass": "ok", "fail": "error", "runtime error": "error"}
-
-
-def build_counts(run_results_json: Path) -> Counter[str]:
-    """Counts of dbt build results: ok (success/pass), warn, error (error/fail), skipped."""
-    results = read_results(run_results_json, _BUILD_STATUS)
-    return results.counts if results else Counter()
 
 
 def count_files(folder: Path) -> int:

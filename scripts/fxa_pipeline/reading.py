@@ -139,11 +139,6 @@ class _HashingReader(io.RawIOBase):
         super().close()
 
 
-def is_gzip(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
-
-
 def _open(path: Path) -> tuple[BinaryIO, io.BufferedIOBase]:
     raw = path.open("rb")
     if raw.read(2) == GZIP_MAGIC:
